@@ -1,0 +1,81 @@
+"""The weights bundle: one folder with model.json (bins, config, metadata), model.onnx and
+model.safetensors. Nothing here unpickles anything."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .color import ChromaBins
+from .imageio import ColorizeError
+
+DEFAULT_DIR = Path(__file__).parent / "weights"
+FORMAT = "colorize-weights/1"
+
+
+@dataclass
+class Bundle:
+    root: Path
+    meta: dict              # everything in model.json: training data, steps, metrics...
+    bins: ChromaBins
+    model: dict             # ModelConfig as a dict (engine.model needs torch, so not imported here)
+    temperature: float      # default annealed-mean temperature
+    working_size: int       # long side, in pixels, at which the network sees the image
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.root / "model.onnx"
+
+    @property
+    def safetensors_path(self) -> Path:
+        return self.root / "model.safetensors"
+
+
+def default_weights_dir() -> Path:
+    """$COLORIZE_WEIGHTS if set, else the weights shipped inside the package."""
+    return Path(os.environ.get("COLORIZE_WEIGHTS") or DEFAULT_DIR)
+
+
+def load_bundle(root: str | os.PathLike | None = None) -> Bundle:
+    """Read and check model.json; the model files are checked when a backend opens them."""
+    root = Path(root) if root else default_weights_dir()
+    meta_path = root / "model.json"
+    if not meta_path.is_file():
+        raise ColorizeError(f"no weights at {root} (model.json missing): train and export a model, "
+                            "or point --weights / COLORIZE_WEIGHTS at a weights folder")
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
+        bins = ChromaBins.from_dict(meta["bins"])
+        if int(meta["model"]["n_bins"]) != bins.n:
+            raise ValueError(f"model predicts {meta['model']['n_bins']} bins but {bins.n} bins are stored")
+        return Bundle(root, meta, bins, meta["model"], float(meta["temperature"]), int(meta["working_size"]))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ColorizeError(f"weights metadata {meta_path} is corrupt: {e}") from None
+
+
+def save_bundle(model, bins: ChromaBins, root: str | os.PathLike, *, temperature: float,
+                working_size: int, extra: dict | None = None) -> Bundle:
+    """Write a trained engine.model.UNet as safetensors + ONNX + model.json (needs torch and onnx)."""
+    import warnings
+
+    import torch
+    from safetensors.torch import save_file
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    model = model.eval().cpu()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "model.safetensors"))
+    dummy = torch.rand(1, 1, 64, 64)
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but handles this net exactly
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (dummy,), str(root / "model.onnx"), input_names=["y"], output_names=["logits"],
+                          dynamic_axes={"y": {0: "batch", 2: "height", 3: "width"},
+                                        "logits": {0: "batch", 2: "height2", 3: "width2"}},
+                          opset_version=17, dynamo=False)
+    meta = {"format": FORMAT, "model": model.cfg.to_dict(), "bins": bins.to_dict(),
+            "temperature": temperature, "working_size": working_size, **(extra or {})}
+    (root / "model.json").write_text(json.dumps(meta, indent=1))
+    return load_bundle(root)
