@@ -107,7 +107,10 @@ def main(argv=None) -> int:
                 tqdm.write(f"colorize: {dst} exists, kept (use --overwrite to replace it)", file=sys.stderr)
                 skipped += 1
                 continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ColorizeError(f"cannot create output folder {dst.parent}: {e.strerror or e}") from None
             colorizer.colorize_file(src, dst, args.temperature, quality=args.quality)
         except ColorizeError as e:
             failed += 1

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .backends import open_backend
-from .color import RGB_TO_YUV, YUV_TO_RGB, annealed_mean
+from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean
 from .imageio import ColorizeError, Picture, from_picture, read_image, to_picture, write_image
 from .weights import Bundle, load_bundle
 
@@ -18,6 +18,7 @@ STRIDE = 8          # the network's input must be a multiple of this (3 downsamp
 STRIP_ROWS = 256    # full-resolution work is done in strips so a 12 MP photo stays within memory
 GUIDE_RADIUS = 2    # guided filter window radius, in low-resolution chroma pixels
 GUIDE_EPS = 1e-3    # guided filter regulariser: smaller = colour follows luminance edges more
+FINE_SIZE = 1024    # 8-bit path: long side at which colour edges are aligned to luminance edges
 
 
 def working_shape(h: int, w: int, working_size: int) -> tuple[int, int]:
@@ -28,8 +29,11 @@ def working_shape(h: int, w: int, working_size: int) -> tuple[int, int]:
 
 
 def full_luminance(pic: Picture) -> np.ndarray:
-    """Y of the picture in [0, 1], float32 (H, W), computed in strips to bound memory."""
+    """Y at full resolution: uint8 for 8-bit pictures (a grey picture's own samples, or BT.601
+    grey of RGB), else float32 in [0, 1] computed in strips to bound memory."""
     src = pic.samples
+    if pic.maxval == 255.0:
+        return src if src.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY)
     if src.ndim == 2:
         return src.astype(np.float32) * np.float32(1 / pic.maxval)
     y = np.empty(src.shape[:2], np.float32)
@@ -41,8 +45,10 @@ def full_luminance(pic: Picture) -> np.ndarray:
 
 
 def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Area-average when shrinking, bilinear when growing; 8-bit becomes float32 in [0, 1]."""
     shrinking = h <= img.shape[0] and w <= img.shape[1]
-    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return out.astype(np.float32) * np.float32(1 / 255) if out.dtype == np.uint8 else out
 
 
 def guided_coefficients(guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -65,44 +71,75 @@ def guided_coefficients(guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return np.stack(out, axis=-1).astype(np.float32)
 
 
-def _row_weights(h_out: int, h_in: int):
-    """Bilinear (half-pixel centres) source rows and weights for each output row."""
-    src = np.clip((np.arange(h_out) + 0.5) * (h_in / h_out) - 0.5, 0, h_in - 1)
-    i0 = np.floor(src).astype(np.int64)
-    return i0, np.minimum(i0 + 1, h_in - 1), (src - i0).astype(np.float32)[:, None, None]
+def rgb_coefficients(coef: np.ndarray, maxval: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fold YUV -> RGB into the guided coefficients: each channel c becomes A_c * Y + B_c.
+
+    u = a_u Y + b_u and v = a_v Y + b_v, and R, G, B are linear in (Y, u, v), so the colour
+    transform costs nothing at full resolution. Scaled to the output range (maxval).
+    """
+    m = YUV_TO_RGB.astype(np.float32)
+    a_u, b_u, a_v, b_v = (coef[..., i] for i in range(4))
+    A = np.stack([m[c, 0] + m[c, 1] * a_u + m[c, 2] * a_v for c in range(3)], axis=-1)
+    B = np.stack([m[c, 1] * b_u + m[c, 2] * b_v for c in range(3)], axis=-1)
+    return A * np.float32(maxval), B * np.float32(maxval)
 
 
 def render(y: np.ndarray, coef: np.ndarray, maxval: float, dtype) -> np.ndarray:
-    """Apply low-resolution guided coefficients to full-resolution Y and convert to RGB.
+    """Apply low-resolution guided coefficients to full-resolution Y: RGB (H, W, 3) in `dtype`."""
+    if y.dtype == np.uint8:
+        return _render_8bit(y, coef)
+    return _render_float(y, coef, maxval, dtype)
 
-    The coefficients are upsampled across (cv2) at low height, then down, strip by strip, so no
-    full-size float array beyond Y itself is ever held.
+
+def _render_8bit(y: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """The fast path for 8-bit pictures, all in OpenCV's fixed-point SIMD code.
+
+    The guided coefficients are applied at an intermediate size (long side at most FINE_SIZE)
+    and the resulting chroma is upsampled as 8-bit Cr/Cb, like JPEG's own chroma, then joined with
+    the untouched full-resolution Y. That costs about as much as decoding the photo.
     """
     h, w = y.shape
-    coef = cv2.resize(coef, (w, coef.shape[0]), interpolation=cv2.INTER_LINEAR)
-    if coef.ndim == 2:  # cv2 drops a channel axis of one row; keep (h_low, W, 4)
-        coef = coef[None]
-    coef = coef.reshape(-1, w, 4)
-    i0, i1, f = _row_weights(h, coef.shape[0])
-    m = YUV_TO_RGB.astype(np.float32)
+    scale = min(1.0, FINE_SIZE / max(h, w))
+    hi, wi = max(1, round(h * scale)), max(1, round(w * scale))
+    yi = _resize(y, hi, wi)
+    c = cv2.resize(coef, (wi, hi), interpolation=cv2.INTER_LINEAR).reshape(hi, wi, 4)
+    u = c[..., 0] * yi + c[..., 1]
+    v = c[..., 2] * yi + c[..., 3]
+    # OpenCV's 8-bit YCrCb is BT.601 like ours: Cr = 128 + 127.5 V / V_MAX, Cb = 128 + 127.5 U / U_MAX
+    crcb = np.dstack([v * np.float32(127.5 / V_MAX) + 128.5, u * np.float32(127.5 / U_MAX) + 128.5])
+    crcb = np.clip(crcb, 0, 255).astype(np.uint8)
+    if (hi, wi) != (h, w):
+        crcb = cv2.resize(crcb, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, 2)
+    return cv2.cvtColor(cv2.merge([y, crcb[..., 0], crcb[..., 1]]), cv2.COLOR_YCrCb2RGB)
+
+
+def _render_float(y: np.ndarray, coef: np.ndarray, maxval: float, dtype) -> np.ndarray:
+    """The exact path for 16-bit and float pictures.
+
+    Strip by strip, OpenCV upsamples the coefficient maps (bilinear, half-pixel centres like
+    cv2.resize) and computes A * Y + B with saturation, so a 12 MP photo needs no full-size
+    float array beyond Y itself.
+    """
+    h, w = y.shape
+    A, B = rgb_coefficients(coef, maxval)
+    hl, wl = coef.shape[:2]
+    map_x = np.empty((min(STRIP_ROWS, h), w), np.float32)
+    map_x[:] = (np.arange(w, dtype=np.float32) + 0.5) * (wl / w) - 0.5
+    src_rows = (np.arange(h, dtype=np.float32) + 0.5) * (hl / h) - 0.5
     out = np.empty((h, w, 3), dtype)
-    scale = np.float32(maxval)
+    cv_depth = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}.get(np.dtype(dtype))
     for r in range(0, h, STRIP_ROWS):
-        rows = slice(r, r + STRIP_ROWS)
-        c = coef[i0[rows]] * (1 - f[rows]) + coef[i1[rows]] * f[rows]
-        ys = y[rows]
-        u = c[..., 0] * ys + c[..., 1]
-        v = c[..., 2] * ys + c[..., 3]
-        rgb = np.stack([ys + m[0, 1] * u + m[0, 2] * v,
-                        ys + m[1, 1] * u + m[1, 2] * v,
-                        ys + m[2, 1] * u + m[2, 2] * v], axis=-1)
-        np.clip(rgb, 0, 1, out=rgb)
-        if dtype == np.float32:
-            out[rows] = rgb
-        else:
-            rgb *= scale
-            rgb += 0.5
-            out[rows] = rgb.astype(dtype)
+        n = min(STRIP_ROWS, h - r)
+        map_y = np.ascontiguousarray(np.broadcast_to(src_rows[r:r + n, None], (n, w)))
+        a = cv2.remap(A, map_x[:n], map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        b = cv2.remap(B, map_x[:n], map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if a.ndim == 2:  # OpenCV drops the channel axis of a single-pixel-wide result
+            a, b = a.reshape(n, w, 3), b.reshape(n, w, 3)
+        ys = cv2.merge([y[r:r + n]] * 3)
+        if cv_depth is None:  # float output in [0, 1]
+            out[r:r + n] = np.clip(a * ys + b, 0, 1)
+        else:  # rounds and saturates to 0..maxval in one pass
+            cv2.add(cv2.multiply(a, ys), b, dst=out[r:r + n], dtype=cv_depth)
     return out
 
 
@@ -111,7 +148,7 @@ class Prediction:
     """The network's per-pixel bin distribution for one image, ready to render at any temperature."""
 
     logits: np.ndarray      # (n_bins, h, w) at half the working size
-    luminance: np.ndarray   # (H, W) full-resolution Y in [0, 1]
+    luminance: np.ndarray   # (H, W) full-resolution Y: uint8, or float32 in [0, 1]
     picture: Picture        # the source, for alpha, depth and kind
     centers: np.ndarray     # (n_bins, 2) UV of each bin
     temperature: float      # the default used by render()

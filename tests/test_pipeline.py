@@ -141,3 +141,39 @@ def test_missing_and_mismatched_weights(weights_dir, tmp_path):
     pytest.importorskip("torch")
     with pytest.raises(ColorizeError, match="does not match"):
         Colorizer(w, backend="torch", device="cpu")
+
+
+def test_render_matches_plain_upsampling():
+    """The strip-wise OpenCV renderer equals a whole-image bilinear upsample + YUV -> RGB."""
+    import cv2
+
+    from engine.color import yuv_to_rgb
+    from engine.pipeline import STRIP_ROWS, render
+
+    rng = np.random.default_rng(0)
+    h, w = STRIP_ROWS + 37, 301  # more than one strip
+    y = rng.random((h, w), dtype=np.float32)
+    coef = np.stack([rng.normal(0, 0.1, (12, 20)), rng.normal(0, 0.1, (12, 20)),
+                     rng.normal(0, 0.1, (12, 20)), rng.normal(0, 0.1, (12, 20))], -1).astype(np.float32)
+    up = cv2.resize(coef, (w, h), interpolation=cv2.INTER_LINEAR)
+    yuv = np.stack([y, up[..., 0] * y + up[..., 1], up[..., 2] * y + up[..., 3]], -1)
+    expected = np.clip(yuv_to_rgb(yuv), 0, 1)
+    got = render(y, coef, 1.0, np.float32)
+    assert np.abs(got - expected).max() < 0.01  # OpenCV's remap uses 1/32-pixel interpolation weights
+    got8 = render(y, coef, 255.0, np.uint8)
+    assert np.abs(got8.astype(int) - np.round(expected * 255)).max() <= 3
+
+
+@pytest.mark.parametrize("shape", [(300, 200), (1500, 2100)])
+def test_8bit_fast_path_agrees_with_exact_path(shape):
+    """The 8-bit OpenCV path (chroma aligned at <= 1024 px, 8-bit Cr/Cb) stays close to the float path."""
+    from engine.pipeline import render
+
+    rng = np.random.default_rng(1)
+    y8 = grey_array(*shape)
+    coef = np.dstack([rng.normal(0, 0.05, (24, 16)), rng.normal(0, 0.08, (24, 16)),
+                      rng.normal(0, 0.05, (24, 16)), rng.normal(0, 0.08, (24, 16))]).astype(np.float32)
+    fast = render(y8, coef, 255.0, np.uint8).astype(np.float32)
+    exact = render(y8.astype(np.float32) / 255, coef, 1.0, np.float32) * 255
+    assert fast.shape == exact.shape == shape + (3,)
+    assert np.abs(fast - exact).mean() < 1.5 and np.percentile(np.abs(fast - exact), 99) < 6

@@ -1,0 +1,80 @@
+"""The window's commands: one QAction each (text, shortcut, icon, tip), and the menus and toolbar
+that offer them. What a command does is the window's (or its Saver's) business, not this module's."""
+from __future__ import annotations
+
+from PyQt5.QtGui import QIcon, QKeySequence
+from PyQt5.QtWidgets import QAction, QMenuBar, QStyle, QToolBar
+
+
+class Commands:
+    """Every QAction of the main window, as attributes."""
+
+    def __init__(self, win):
+        self._win = win
+        S, act, view, saver = QStyle, self._make, win.view, win.saver
+        self.open = act("&Open…", win.open_files, QKeySequence.Open, ("document-open", S.SP_DialogOpenButton),
+                        "Open photos")
+        self.open_folder = act("Open &Folder…", win.open_folder, "Ctrl+Shift+O", ("folder-open", S.SP_DirOpenIcon),
+                               "Open every photo in a folder and its sub-folders")
+        self.paste = act("&Paste", win.paste, QKeySequence.Paste, ("edit-paste", None),
+                         "Colorize the image or image files on the clipboard")
+        self.save = act("&Save", saver.save, QKeySequence.Save, ("document-save", S.SP_DialogSaveButton),
+                        "Save the selected image")
+        self.save_as = act("Save &As…", saver.save_as, QKeySequence.SaveAs, ("document-save-as", None),
+                           "Save the selected image under a new name or format")
+        self.save_all = act("Save A&ll…", saver.save_all_dialog, "Ctrl+Alt+S", ("document-save-all", S.SP_DriveHDIcon),
+                            "Save every colorized image into a folder")
+        self.load_model = act("Load &Model…", win.choose_weights, tip="Use another weights folder")
+        self.quit = act("&Quit", win.close, QKeySequence.Quit)
+        self.remove = act("&Remove", win.remove_selected, QKeySequence.Delete,
+                          tip="Remove the selected item from the list (the file is untouched)")
+        self.clear = act("&Clear All", win.clear_all)
+        self.fit = act("&Fit", view.zoom_fit, "Ctrl+0", ("zoom-fit-best", None), "Fit the image in the window")
+        self.zoom_100 = act("&100 %", view.zoom_100, "Ctrl+1", ("zoom-original", None), "Actual pixels")
+        self.zoom_in = act("Zoom &In", lambda: view.zoom_by(1.25), QKeySequence.ZoomIn)
+        self.zoom_out = act("Zoom &Out", lambda: view.zoom_by(0.8), QKeySequence.ZoomOut)
+        self.retry = act("&Retry Failed and Cancelled", win.retry, "F5", ("view-refresh", S.SP_BrowserReload))
+        self.cancel = act("&Cancel", win.cancel, "Esc", ("process-stop", S.SP_DialogCancelButton),
+                          "Stop the running batch")
+        self.about = act("&About Colorize", win.about)
+
+    def _make(self, text, slot, shortcut=None, icon=None, tip=None) -> QAction:
+        action = QAction(text, self._win)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:  # (the desktop theme's name, Qt's built-in fallback or None)
+            theme, fallback = icon
+            style = self._win.style()
+            action.setIcon(QIcon.fromTheme(theme, style.standardIcon(fallback)) if fallback is not None
+                           else QIcon.fromTheme(theme))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda checked=False: slot())
+        self._win.addAction(action)  # shortcuts work wherever the focus is
+        return action
+
+    def zoom(self) -> list[QAction]:
+        """The commands that need an image on screen."""
+        return [self.fit, self.zoom_100, self.zoom_in, self.zoom_out]
+
+    def fill_menus(self, bar: QMenuBar) -> None:
+        """The menu bar: File, Edit, View, Colorize, Help."""
+        menus = {
+            "&File": [self.open, self.open_folder, self.paste, None, self.save, self.save_as, self.save_all, None,
+                      self.load_model, None, self.quit],
+            "&Edit": [self.paste, None, self.remove, self.clear],
+            "&View": self.zoom(),
+            "&Colorize": [self.retry, self.cancel],
+            "&Help": [self.about],
+        }
+        for title, actions in menus.items():
+            menu = bar.addMenu(title)
+            for action in actions:
+                menu.addSeparator() if action is None else menu.addAction(action)
+
+    def fill_toolbar(self, tools: QToolBar) -> None:
+        """The toolbar's buttons (the window adds the vividness control after them)."""
+        for action in (self.open, self.paste, None, self.save, self.save_as, self.save_all, None,
+                       self.fit, self.zoom_100, None):
+            tools.addSeparator() if action is None else tools.addAction(action)

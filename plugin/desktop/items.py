@@ -1,0 +1,131 @@
+"""One dropped file = one Item; ItemList shows them with a thumbnail and their state."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PyQt5.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle
+
+from .images import THUMB_SIZE
+
+ERROR_COLOUR = QColor(220, 80, 70)
+ID_ROLE = Qt.UserRole
+
+
+class State(Enum):
+    WAITING = "Waiting"
+    WORKING = "Colorizing…"
+    DONE = "Done"
+    FAILED = "Error"
+    CANCELLED = "Cancelled"
+
+
+@dataclass(eq=False)
+class Item:
+    id: int
+    path: Path                          # the source file (for pasted images: a file in a temp folder)
+    name: str                           # what the user sees
+    temperature: float | None = None    # this item's vividness; None = the model's default
+    state: State = State.WAITING
+    error: str = ""                     # why it failed
+    note: str = ""                      # e.g. "saved as x.png"
+    seconds: float | None = None        # the last run's time
+    thumbnail: QImage | None = None
+    saved_to: Path | None = None        # Save writes here again
+    saved_quality: int = 95
+    pasted: bool = False
+
+    def status(self) -> str:
+        """The second line in the list."""
+        if self.state is State.FAILED:
+            return f"Error: {self.error}"
+        if self.state is State.DONE:
+            text = "Done" if self.seconds is None else f"Done in {self.seconds:.{2 if self.seconds < 10 else 0}f} s"
+            return f"{text} · {self.note}" if self.note else text
+        return self.state.value
+
+
+def _placeholder(style, state: State) -> QIcon:
+    """A grey frame (with a warning sign for errors) until there is a thumbnail."""
+    pix = QPixmap(THUMB_SIZE, THUMB_SIZE * 3 // 4)
+    pix.fill(Qt.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(QColor(120, 120, 125))
+    p.setBrush(QColor(70, 70, 74))
+    p.drawRoundedRect(pix.rect().adjusted(1, 1, -1, -1), 6, 6)
+    if state is State.FAILED:
+        icon = style.standardIcon(QStyle.SP_MessageBoxWarning).pixmap(32, 32)
+        p.drawPixmap((pix.width() - 32) // 2, (pix.height() - 32) // 2, icon)
+    p.end()
+    return QIcon(pix)
+
+
+class ItemList(QListWidget):
+    """The list of items, in the order they were added; one row per Item."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setUniformItemSizes(True)
+        self.setTextElideMode(Qt.ElideRight)  # the start of an error says most
+        self.setAcceptDrops(False)  # drops go to the window, which handles them everywhere
+        self.setMinimumWidth(220)
+        self._rows: dict[int, QListWidgetItem] = {}
+        self._icons: dict[State, QIcon] = {}
+
+    def add(self, item: Item) -> None:
+        """Append a row for the item."""
+        row = QListWidgetItem()
+        row.setData(ID_ROLE, item.id)
+        self._rows[item.id] = row
+        self.addItem(row)
+        self.refresh(item)
+
+    def refresh(self, item: Item) -> None:
+        """Redraw the item's row after a change."""
+        row = self._rows.get(item.id)
+        if row is None:
+            return
+        row.setText(f"{item.name}\n{item.status()}")
+        tip = str(item.path) if not item.pasted else item.name
+        row.setToolTip(f"{tip}\n{item.status()}")
+        if item.thumbnail is not None and item.state is State.DONE:
+            row.setIcon(QIcon(QPixmap.fromImage(item.thumbnail)))
+        else:
+            key = State.FAILED if item.state is State.FAILED else State.WAITING
+            if key not in self._icons:
+                self._icons[key] = _placeholder(self.style(), key)
+            row.setIcon(self._icons[key])
+        row.setForeground(ERROR_COLOUR if item.state is State.FAILED else self.palette().text().color())
+
+    def remove(self, item_id: int) -> None:
+        """Remove the item's row."""
+        row = self._rows.pop(item_id, None)
+        if row is not None:
+            self.takeItem(self.row(row))
+
+    def clear_all(self) -> None:
+        """Remove every row."""
+        self._rows.clear()
+        self.clear()
+
+    def current_id(self) -> int | None:
+        """The selected item's id, if any."""
+        row = self.currentItem()
+        return None if row is None else row.data(ID_ROLE)
+
+    def select(self, item_id: int) -> None:
+        """Make the item the selected one."""
+        row = self._rows.get(item_id)
+        if row is not None:
+            self.setCurrentItem(row)
+            self.scrollToItem(row)
+
+    def ids(self) -> list[int]:
+        """Item ids in display order."""
+        return [self.item(i).data(ID_ROLE) for i in range(self.count())]

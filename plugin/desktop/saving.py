@@ -1,0 +1,249 @@
+"""Saving results: formats, output names, the Save All dialog, and the Save / Save As / Save All flows."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                             QInputDialog, QLineEdit, QMessageBox, QPushButton, QSpinBox, QWidget)
+
+from engine.imageio import WRITE_FORMATS
+
+from .items import Item, State
+from .worker import Job
+
+# What Save As and Save All offer (write_image also does BMP, which is no use for photos)
+FORMATS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
+SAVE_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg",
+                "TIFF image (*.tif *.tiff)": ".tif", "WebP image (*.webp)": ".webp"}
+SAME_AS_ORIGINAL = ""      # Save All format meaning "the original's format when it can be written"
+
+
+def has_quality(suffix: str) -> bool:
+    """True for the formats that take a quality setting (lossy JPEG and WebP)."""
+    return suffix.lower() in (".jpg", ".jpeg", ".webp")
+
+
+def output_suffix(src: Path, suffix: str) -> str:
+    """The suffix to write: the chosen one, or the original's (PNG for formats we cannot write)."""
+    if suffix:
+        return suffix
+    return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
+
+
+def default_name(src: Path, suffix: str) -> str:
+    """Save As's proposal: old.jpg -> old-colour.png (a name that cannot be the original's)."""
+    return f"{src.stem}-colour{output_suffix(src, suffix)}"
+
+
+def with_filter_suffix(path: str, chosen_filter: str) -> Path:
+    """The path typed in a save dialog, given the filter's suffix when it has no known one."""
+    p = Path(path)
+    if p.suffix.lower() in WRITE_FORMATS:
+        return p
+    return p.with_name(p.name + SAVE_FILTERS.get(chosen_filter, ".png"))
+
+
+def plan_outputs(sources: list[Path], folder: Path, suffix: str) -> list[Path]:
+    """Save All's names: same name as each original, in folder; clashes get -2, -3..."""
+    taken, out = set(), []
+    for src in sources:
+        ext = output_suffix(src, suffix)
+        name, n = f"{src.stem}{ext}", 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{src.stem}-{n}{ext}"
+        taken.add(name.lower())
+        out.append(folder / name)
+    return out
+
+
+def path_key(path: Path) -> str:
+    """A key equal for two spellings of one file (relative, through links, case on Windows)."""
+    return os.path.normcase(str(Path(path).resolve()))
+
+
+class SaveAllDialog(QDialog):
+    """Ask for Save All's folder, format and quality."""
+
+    def __init__(self, parent: QWidget | None, folder: str, suffix: str, quality: int):
+        super().__init__(parent)
+        self.setWindowTitle("Save All")
+        self.folder_edit = QLineEdit(folder)
+        self.folder_edit.setMinimumWidth(360)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_edit)
+        row.addWidget(browse)
+        self.format_box = QComboBox()
+        self.format_box.addItem("Same as original", SAME_AS_ORIGINAL)
+        for name, ext in FORMATS.items():
+            self.format_box.addItem(name, ext)
+        self.format_box.setCurrentIndex(max(0, self.format_box.findData(suffix)))
+        self.quality_box = QSpinBox()
+        self.quality_box.setRange(1, 100)
+        self.quality_box.setValue(quality)
+        self.quality_box.setToolTip("JPEG and WebP quality (100 = best, largest files)")
+        self.format_box.currentIndexChanged.connect(self._update)
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Folder:", row)
+        form.addRow("Format:", self.format_box)
+        form.addRow("Quality:", self.quality_box)
+        form.addRow(buttons)
+        self._update()
+
+    def _browse(self):
+        folder = QFileDialog.getExistingDirectory(self, "Save all into folder", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _update(self):
+        # "Same as original" may give JPEGs too, so quality stays available for it
+        self.quality_box.setEnabled(self.suffix() == SAME_AS_ORIGINAL or has_quality(self.suffix()))
+
+    def folder(self) -> Path:
+        """The chosen folder."""
+        return Path(self.folder_edit.text()).expanduser()
+
+    def suffix(self) -> str:
+        """The chosen suffix, or SAME_AS_ORIGINAL."""
+        return self.format_box.currentData()
+
+    def quality(self) -> int:
+        """The chosen JPEG/WebP quality."""
+        return self.quality_box.value()
+
+
+class Saver:
+    """Save, Save As and Save All for the main window: asks where, never replaces an original
+    unasked, remembers folders, format and quality, and queues the writing on the worker (which
+    renders each item at its own vividness)."""
+
+    def __init__(self, window):
+        self.win = window
+
+    def _current_done(self) -> Item | None:
+        item = self.win.current_item()
+        return item if item is not None and item.state is State.DONE else None
+
+    def save(self) -> None:
+        """File ▸ Save: to where this item was saved before, else as Save As."""
+        item = self._current_done()
+        if item is not None and item.saved_to is not None:
+            self.save_item(item, item.saved_to, item.saved_quality)
+        else:
+            self.save_as()
+
+    def save_as(self) -> None:
+        """File ▸ Save As: ask for a name, format and quality."""
+        item = self._current_done()
+        if item is None:
+            return
+        answer = self.ask_save_path(item)
+        if answer is not None:
+            self.save_item(item, *answer)
+
+    def ask_save_path(self, item: Item) -> tuple[Path, int] | None:
+        """The save dialog (and the quality question for JPEG/WebP): (path, quality), or None."""
+        settings = self.win.settings
+        suffix = str(settings.value("save/format", ".png"))
+        folder = self.win.folder_setting("save/folder", None if item.pasted else item.path.parent)
+        chosen = next((f for f, s in SAVE_FILTERS.items() if s == suffix), next(iter(SAVE_FILTERS)))
+        path, chosen = QFileDialog.getSaveFileName(self.win, f"Save {item.name} as",
+                                                   str(Path(folder) / default_name(item.path, suffix)),
+                                                   ";;".join(SAVE_FILTERS), chosen)
+        if not path:
+            return None
+        path = with_filter_suffix(path, chosen)
+        quality = int(settings.value("save/quality", 95))
+        if has_quality(path.suffix):
+            quality, ok = QInputDialog.getInt(self.win, "Save As", f"{path.suffix[1:].upper()} quality "
+                                              "(1–100; higher is better and larger):", quality, 1, 100)
+            if not ok:
+                return None
+        return path, quality
+
+    def _originals(self) -> set[str]:
+        return {path_key(i.path) for i in self.win.items.values()}
+
+    def save_item(self, item: Item, path, quality: int = 95) -> bool:
+        """Queue saving the item at its vividness; asks before replacing an original. True if queued."""
+        path = Path(path)
+        if path.suffix.lower() not in WRITE_FORMATS:
+            self.win.banner.show_message(f"Cannot save as {path.suffix or 'a file without an extension'}: "
+                                         f"use {', '.join(FORMATS)}")
+            return False
+        if path_key(path) in self._originals() and not self.win.confirm(
+                "Replace the original?", f"{path} is an original black-and-white photo.\n\n"
+                "Replace it with the colorized image? This cannot be undone."):
+            self.win.statusBar().showMessage("Not saved: the original is kept", 6000)
+            return False
+        settings = self.win.settings
+        settings.setValue("save/folder", str(path.parent))
+        suffix = {".jpeg": ".jpg", ".tiff": ".tif"}.get(path.suffix.lower(), path.suffix.lower())
+        if suffix in FORMATS.values():  # the next Save As proposes the same format
+            settings.setValue("save/format", suffix)
+        settings.setValue("save/quality", quality)
+        self.win.queue.submit([Job("save", item.id, item.path, item.temperature, dst=path, quality=quality)])
+        return True
+
+    def save_all_dialog(self) -> None:
+        """File ▸ Save All: ask for a folder, format and quality, then save every image there."""
+        settings = self.win.settings
+        dialog = SaveAllDialog(self.win, self.win.folder_setting("saveall/folder"),
+                               str(settings.value("saveall/format", "")), int(settings.value("save/quality", 95)))
+        if dialog.exec_():
+            self.save_all(dialog.folder(), dialog.suffix(), dialog.quality())
+
+    def save_all(self, folder, suffix: str = SAME_AS_ORIGINAL, quality: int = 95) -> int:
+        """Queue saving every colorized (or still colorizing) item into folder, each under its
+        original name with the chosen suffix; returns how many."""
+        win = self.win
+        items = [win.items[i] for i in win.list.ids()
+                 if win.items[i].state in (State.DONE, State.WAITING, State.WORKING)]
+        if not items:
+            win.statusBar().showMessage("Nothing to save yet", 6000)
+            return 0
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            win.banner.show_message(f"Cannot create {folder}: {e.strerror or e}")
+            return 0
+        targets = plan_outputs([i.path for i in items], folder, suffix)
+        originals = self._originals()
+        clash_original = {n for n, dst in enumerate(targets) if path_key(dst) in originals}
+        clash_existing = {n for n, dst in enumerate(targets) if n not in clash_original and dst.exists()}
+        skip: set[int] = set()
+        if clash_original or clash_existing:
+            choice = self.ask_replace(len(clash_existing), len(clash_original))
+            if choice == "cancel":
+                return 0
+            if choice == "skip":
+                skip = clash_original | clash_existing
+        win.settings.setValue("saveall/folder", str(folder))
+        win.settings.setValue("saveall/format", suffix)
+        win.settings.setValue("save/quality", quality)
+        jobs = [Job("save", i.id, i.path, i.temperature, dst=dst, quality=quality)
+                for n, (i, dst) in enumerate(zip(items, targets)) if n not in skip]
+        win.queue.submit(jobs)
+        return len(jobs)
+
+    def ask_replace(self, existing: int, originals: int) -> str:
+        """Ask what to do with files Save All would replace: "replace", "skip" or "cancel"."""
+        lines = []
+        if originals:
+            lines.append(f"{originals} of them would replace your original black-and-white photos.")
+        if existing:
+            lines.append(f"{existing} other file{'s' * (existing != 1)} already exist{'s' * (existing == 1)}.")
+        box = QMessageBox(QMessageBox.Warning, "Replace files?", "\n".join(lines), parent=self.win)
+        replace = box.addButton("Replace", QMessageBox.DestructiveRole)
+        skip = box.addButton("Skip Those", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(skip)
+        box.exec_()
+        return "replace" if box.clickedButton() is replace else "skip" if box.clickedButton() is skip else "cancel"

@@ -1,0 +1,88 @@
+"""A tiny end-to-end training run on generated photos: bins -> train -> resume -> export -> evaluate."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from engine import Colorizer  # noqa: E402
+from training import bins as bins_cli, evaluate as evaluate_cli  # noqa: E402
+from training.data import load_photos, make_batch  # noqa: E402
+from training.export import export  # noqa: E402
+from training.train import Trainer, TrainConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    """Colourful generated photos, one greyscale and one broken file (both must be skipped)."""
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        y, x = np.mgrid[0:72, 0:96] / 40.0
+        rgb = np.stack([np.sin(x + i), np.cos(y * 1.3 + i), np.sin(x * y + i)], -1) * 0.4 + 0.5
+        rgb = (rgb + rng.normal(0, 0.02, rgb.shape)).clip(0, 1)
+        sub = root / ("a" if i % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(sub / f"p{i}.png")
+    Image.fromarray(np.full((40, 40), 90, np.uint8)).convert("RGB").save(root / "grey.jpg")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bins_json(photo_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bins") / "bins.json"
+    bins_cli.main(["--data", str(photo_dir), "--bin-size", "0.05", "--n", "40", "--out", str(out)])
+    assert out.with_suffix(".png").stat().st_size > 1000  # Figure 1 drawn
+    return out
+
+
+def config(photo_dir, bins_json, out, **kw):
+    return TrainConfig(data=[str(photo_dir)], bins=str(bins_json), out=str(out), steps=4, batch=4, size=32,
+                       widths=(8, 16, 16), bottleneck_blocks=1, warmup=2, **kw)
+
+
+def test_dataset_skips_grey_and_broken_and_is_seeded(photo_dir):
+    photos = load_photos([photo_dir])
+    assert len(photos) == 10 and photos.skipped_grey == 1 and photos.skipped_bad == 1
+    a, b = make_batch(photos, 3, 32, 0, 5), make_batch(photos, 3, 32, 0, 5)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (3, 32, 32, 3) and not np.array_equal(a, make_batch(photos, 3, 32, 0, 6))
+
+
+def test_train_resume_export_evaluate(photo_dir, bins_json, tmp_path):
+    straight = Trainer(config(photo_dir, bins_json, tmp_path / "straight"))
+    straight.run()
+    assert straight.step == 4 and (tmp_path / "straight" / "loss.png").exists()
+
+    cfg = config(photo_dir, bins_json, tmp_path / "split")
+    first = Trainer(cfg)
+    first.run(stop_after=2)
+    assert first.step == 2
+    resumed = Trainer(cfg, resume=True)
+    assert resumed.step == 2
+    resumed.run()
+    for k, v in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=0, atol=1e-6, msg=k)
+    assert sum(1 for _ in open(tmp_path / "split" / "log.csv")) >= 2
+
+    weights = tmp_path / "weights"
+    export(tmp_path / "straight", weights, temperature=0.4, working_size=64)
+    meta = json.loads((weights / "model.json").read_text())
+    assert meta["training"]["steps"] == 4 and meta["bins"]["bin_size"] == 0.05
+    c = Colorizer(weights, backend="onnx")
+    assert c.colorize(np.zeros((20, 30), np.uint8)).shape == (20, 30, 3)
+
+    l2 = Trainer(config(photo_dir, bins_json, tmp_path / "l2", loss="l2"))
+    l2.run()
+    out = tmp_path / "eval.json"
+    sheet = tmp_path / "sheet.png"
+    evaluate_cli.main(["--images", str(photo_dir / "a"), "--weights", str(weights), "--l2", str(tmp_path / "l2"),
+                       "--temperatures", "0.2", "1.0", "--json", str(out), "--sheet", str(sheet)])
+    res = json.loads(out.read_text())["results"]
+    assert set(res) == {"grey", "L2 regression", "ours T=0.2", "ours T=1", "truth"}
+    assert res["grey"]["colourfulness"] < 1.0  # grey has (almost) no colour
+    assert 0 < res["ours T=0.2"]["auc"] <= 1 and 0 < res["grey"]["auc_rebalanced"] <= 1
+    assert Image.open(sheet).size[0] > 4 * 100

@@ -1,0 +1,66 @@
+"""Export a training run to an engine weights folder: `python -m training.export --run RUN --out DIR`.
+
+Writes model.safetensors (torch), model.onnx (onnxruntime) and model.json (bins, config, default
+temperature and working size, what it was trained on, and the evaluation metrics if given).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import torch
+
+from engine.color import ChromaBins
+from engine.model import ModelConfig, UNet
+from engine.weights import save_bundle
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def export(run: Path, out: Path, temperature: float, working_size: int, metrics: Path | None = None,
+           data_note: str | None = None):
+    """Checkpoint in `run` -> weights bundle in `out`."""
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    cfg = state["config"]
+    if cfg["loss"] != "ce":
+        raise SystemExit("only classification (--loss ce) runs can be exported: the engine predicts bins")
+    bins = ChromaBins.from_json(Path(cfg["bins"]).read_text())
+    model = UNet(ModelConfig(bins.n, tuple(cfg["widths"]), cfg["bottleneck_blocks"]))
+    model.load_state_dict(state["model"])
+    rows = list(csv.DictReader(open(run / "log.csv"))) if (run / "log.csv").exists() else []
+    training = {"data": data_note or cfg["data"], "steps": state["step"], "batch": cfg["batch"],
+                "crop": cfg["size"], "wall_s": round(state["wall"], 1),
+                "images_per_s": round(state["step"] * cfg["batch"] / max(state["wall"], 1e-9), 1),
+                "final_loss": float(rows[-1]["loss"]) if rows else None, "commit": git_commit(),
+                "config": cfg}
+    extra = {"training": training}
+    if metrics:
+        extra["metrics"] = json.loads(Path(metrics).read_text())
+    return save_bundle(model, bins, out, temperature=temperature, working_size=working_size, extra=extra)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--run", required=True, help="training run folder (with checkpoint.pt)")
+    p.add_argument("--out", default="engine/weights", help="weights folder to write (default engine/weights)")
+    p.add_argument("--temperature", type=float, default=0.38, help="default annealed-mean temperature")
+    p.add_argument("--working-size", type=int, default=256, help="default working size (long side, px)")
+    p.add_argument("--metrics", default=None, help="JSON from training.evaluate to record")
+    p.add_argument("--data-note", default=None, help="describe the training data (default: the paths)")
+    a = p.parse_args(argv)
+    bundle = export(Path(a.run), Path(a.out), a.temperature, a.working_size,
+                    Path(a.metrics) if a.metrics else None, a.data_note)
+    print(f"exported step {bundle.meta['training']['steps']} to {bundle.root}")
+
+
+if __name__ == "__main__":
+    main()
