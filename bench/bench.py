@@ -80,27 +80,31 @@ def forward_latencies(weights: str, size: int, repeat: int) -> dict:
 
 
 CHILD = r"""
-import json, os, sys, time
+import json, os, sys, threading, time
 sys.path.insert(0, {root!r})
 from engine import Colorizer
 from engine.imageio import read_image, write_image
-def rss():
-    for line in open("/proc/self/status"):
-        if line.startswith(("VmRSS", "VmHWM")):
-            yield int(line.split()[1]) / 1024
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 src, dst, backend, weights, mode = sys.argv[1:6]
 c = Colorizer(weights, backend=backend, device="cpu")
 c.colorize(read_image(src).resize((64, 48)))  # warm the session up outside the timing
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-idle = next(rss())
+idle, peak, done = rss_mb(), [0.0], threading.Event()
+def sample():  # /proc's own peak counter cannot be reset everywhere, so poll the resident size
+    while not done.is_set():
+        peak[0] = max(peak[0], rss_mb())
+        time.sleep(0.002)
+sampler = threading.Thread(target=sample)
+sampler.start()
 t = time.perf_counter()
 if mode == "colorize":
     c.colorize_file(src, dst)
 else:  # just decode and encode the same image, as RGB like the colorized output
     write_image(read_image(src).convert("RGB"), dst)
 elapsed = time.perf_counter() - t
-now, peak = rss()
-print(json.dumps({{"seconds": elapsed, "peak_above_idle_mb": peak - idle}}))
+done.set()
+sampler.join()
+print(json.dumps({{"seconds": elapsed, "peak_above_idle_mb": peak[0] - idle}}))
 """
 
 
