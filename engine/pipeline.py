@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .backends import open_backend
-from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean
+from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, softmax
 from .imageio import ColorizeError, Picture, from_picture, read_image, to_picture, write_image
 from .weights import Bundle, load_bundle
 
@@ -156,9 +156,7 @@ class Prediction:
     @property
     def probs(self) -> np.ndarray:
         """Per-pixel probability of each bin, (n_bins, h, w)."""
-        z = self.logits - self.logits.max(axis=0, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=0, keepdims=True)
+        return softmax(self.logits, axis=0)
 
     def chroma(self, temperature: float | None = None) -> np.ndarray:
         """Annealed-mean UV at low resolution, (h, w, 2)."""

@@ -78,4 +78,6 @@ def save_bundle(model, bins: ChromaBins, root: str | os.PathLike, *, temperature
     meta = {"format": FORMAT, "model": model.cfg.to_dict(), "bins": bins.to_dict(),
             "temperature": temperature, "working_size": working_size, **(extra or {})}
     (root / "model.json").write_text(json.dumps(meta, indent=1))
+    for f in ("model.safetensors", "model.onnx", "model.json"):
+        os.chmod(root / f, 0o644)  # safetensors writes 0600; the weights are meant to be shared
     return load_bundle(root)

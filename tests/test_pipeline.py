@@ -177,3 +177,19 @@ def test_8bit_fast_path_agrees_with_exact_path(shape):
     exact = render(y8.astype(np.float32) / 255, coef, 1.0, np.float32) * 255
     assert fast.shape == exact.shape == shape + (3,)
     assert np.abs(fast - exact).mean() < 1.5 and np.percentile(np.abs(fast - exact), 99) < 6
+
+
+def test_shipped_weights_are_trained_and_the_default():
+    """The weights in engine/weights load by default, say how they were trained, and give colour."""
+    from pathlib import Path
+
+    c = Colorizer(backend="onnx")
+    meta = c.bundle.meta
+    assert meta["training"]["steps"] > 1000 and "metrics" in meta
+    assert c.working_size == meta["working_size"] and c.temperature == meta["temperature"]
+    example = Path(__file__).parents[1] / "examples" / "bsds-126007.jpg"  # mountains and sky
+    out = np.asarray(c.colorize(str(example)), np.float32)
+    rg, yb = out[..., 0] - out[..., 1], 0.5 * (out[..., 0] + out[..., 1]) - out[..., 2]
+    colourfulness = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    assert colourfulness > 15  # grey is 0; the true colour photo scores about 51
+    assert yb.mean() < 0  # the sky and snow come out blue, not brown
