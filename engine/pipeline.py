@@ -84,14 +84,23 @@ def rgb_coefficients(coef: np.ndarray, maxval: float) -> tuple[np.ndarray, np.nd
     return A * np.float32(maxval), B * np.float32(maxval)
 
 
-def render(y: np.ndarray, coef: np.ndarray, maxval: float, dtype) -> np.ndarray:
-    """Apply low-resolution guided coefficients to full-resolution Y: RGB (H, W, 3) in `dtype`."""
+def fine_luminance(y: np.ndarray) -> np.ndarray:
+    """Y shrunk to a long side of at most FINE_SIZE, float32 in [0, 1]: the one full-resolution
+    pass from which the network input, the guide and the 8-bit renderer all take their luminance."""
+    h, w = y.shape
+    scale = min(1.0, FINE_SIZE / max(h, w))
+    return _resize(y, max(1, round(h * scale)), max(1, round(w * scale)))
+
+
+def render(y: np.ndarray, coef: np.ndarray, maxval: float, dtype, fine: np.ndarray | None = None) -> np.ndarray:
+    """Apply low-resolution guided coefficients to full-resolution Y: RGB (H, W, 3) in `dtype`.
+    `fine` is fine_luminance(y), if already at hand."""
     if y.dtype == np.uint8:
-        return _render_8bit(y, coef)
+        return _render_8bit(y, coef, fine_luminance(y) if fine is None else fine)
     return _render_float(y, coef, maxval, dtype)
 
 
-def _render_8bit(y: np.ndarray, coef: np.ndarray) -> np.ndarray:
+def _render_8bit(y: np.ndarray, coef: np.ndarray, yi: np.ndarray) -> np.ndarray:
     """The fast path for 8-bit pictures, all in OpenCV's fixed-point SIMD code.
 
     The guided coefficients are applied at an intermediate size (long side at most FINE_SIZE)
@@ -99,9 +108,7 @@ def _render_8bit(y: np.ndarray, coef: np.ndarray) -> np.ndarray:
     the untouched full-resolution Y. That costs about as much as decoding the photo.
     """
     h, w = y.shape
-    scale = min(1.0, FINE_SIZE / max(h, w))
-    hi, wi = max(1, round(h * scale)), max(1, round(w * scale))
-    yi = _resize(y, hi, wi)
+    hi, wi = yi.shape
     c = cv2.resize(coef, (wi, hi), interpolation=cv2.INTER_LINEAR).reshape(hi, wi, 4)
     u = c[..., 0] * yi + c[..., 1]
     v = c[..., 2] * yi + c[..., 3]
@@ -149,6 +156,7 @@ class Prediction:
 
     logits: np.ndarray      # (n_bins, h, w) at half the working size
     luminance: np.ndarray   # (H, W) full-resolution Y: uint8, or float32 in [0, 1]
+    fine: np.ndarray        # fine_luminance(luminance), long side <= FINE_SIZE
     picture: Picture        # the source, for alpha, depth and kind
     centers: np.ndarray     # (n_bins, 2) UV of each bin
     temperature: float      # the default used by render()
@@ -166,10 +174,10 @@ class Prediction:
     def render(self, temperature: float | None = None):
         """The colorized image at full resolution, in the kind of the input (PIL or numpy)."""
         uv = self.chroma(temperature)
-        guide = _resize(self.luminance, uv.shape[0], uv.shape[1])
+        guide = _resize(self.fine, uv.shape[0], uv.shape[1])
         coef = guided_coefficients(guide, uv)
         dtype = np.float32 if self.picture.maxval == 1.0 else self.picture.samples.dtype
-        rgb = render(self.luminance, coef, self.picture.maxval, dtype)
+        rgb = render(self.luminance, coef, self.picture.maxval, dtype, self.fine)
         return from_picture(rgb, self.picture)
 
 
@@ -202,9 +210,10 @@ class Colorizer:
             image = read_image(image)
         pic = image if isinstance(image, Picture) else to_picture(image)
         y = full_luminance(pic)
+        fine = fine_luminance(y)
         h, w = working_shape(*y.shape, self.working_size)
-        logits = self.net(_resize(y, h, w)[None, None])[0]
-        return Prediction(logits, y, pic, self.bundle.bins.centers, self.temperature)
+        logits = self.net(_resize(fine, h, w)[None, None])[0]
+        return Prediction(logits, y, fine, pic, self.bundle.bins.centers, self.temperature)
 
     def colorize(self, image, temperature: float | None = None):
         """Colorize a path (returns a PIL image), PIL image or numpy array (same kind back), or a
