@@ -1,4 +1,5 @@
-"""The `colorize` command: colorize files, folders and globs; never touch the originals."""
+"""The `colorize` command: colorize files, folders and globs of photos and videos (told apart by
+content); never touch the originals."""
 from __future__ import annotations
 
 import argparse
@@ -12,15 +13,22 @@ from . import __version__
 from .backends import BACKENDS, DEVICES
 from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, ColorizeError
 from .pipeline import Colorizer
+from .video import colorize_video
+from .videoio import VIDEO_SUFFIXES, is_video
+
+# containers a colorized video can be written to; other sources (.wmv, .flv, raw .264...) become .mp4
+VIDEO_WRITE = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="colorize", description="Colorize black-and-white photos with a small, fast neural network.",
+        prog="colorize", description="Colorize black-and-white photos and videos with a small, fast neural network.",
         epilog="examples:\n  colorize old.jpg -o old-colour.png\n  colorize scans/ -o coloured/ "
-               "--temperature 0.3\n  colorize 'album/*.tif' -o out/",
+               "--temperature 0.3\n  colorize 'album/*.tif' -o out/\n"
+               "  colorize film.mp4 -o film-colour.mp4",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("inputs", nargs="+", metavar="IN", help="image files, folders (searched recursively) or globs")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="image or video files, folders (searched recursively) or globs")
     p.add_argument("-o", "--output", default="colorized", metavar="OUT",
                    help="output file (one input) or folder (default: ./colorized/)")
     p.add_argument("-t", "--temperature", type=float, default=None,
@@ -31,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="long side at which the network sees the image (default: the model's)")
     p.add_argument("--weights", default=None, metavar="DIR", help="weights folder (default: the shipped model)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default: 95)")
+    p.add_argument("--frame-by-frame", action="store_true",
+                   help="videos: colorize every frame on its own (no temporal model; flickers more)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never the inputs)")
     p.add_argument("--version", action="version", version=f"colorize {__version__}")
     args = p.parse_args(argv)
@@ -45,10 +55,10 @@ def expand_inputs(items: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                           and not f.name.startswith("."))
+            files = sorted(f for f in path.rglob("*") if f.is_file()
+                           and f.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not f.name.startswith("."))
             if not files:
-                errors.append(f"{item}: folder has no images")
+                errors.append(f"{item}: folder has no images or videos")
             found += [(f, f.relative_to(path)) for f in files]
         elif path.exists() or path.is_symlink():
             found.append((path, Path(path.name)))
@@ -62,10 +72,12 @@ def expand_inputs(items: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]
     return found, errors
 
 
-def output_path(rel: Path, out: Path, single_file: bool) -> Path:
-    """Where one input's result goes; formats we cannot write (GIF...) become PNG."""
+def output_path(rel: Path, out: Path, single_file: bool, video: bool = False) -> Path:
+    """Where one input's result goes; formats we cannot write (GIF...) become PNG, videos MP4."""
     if single_file:
         return out
+    if video:
+        return out / rel.with_suffix(rel.suffix.lower() if rel.suffix.lower() in VIDEO_WRITE else ".mp4")
     suffix = rel.suffix.lower() if rel.suffix.lower() in WRITE_FORMATS else ".png"
     return out / rel.with_suffix(suffix)
 
@@ -77,7 +89,7 @@ def main(argv=None) -> int:
         print(f"colorize: {e}", file=sys.stderr)
     out = Path(args.output)
     single_file = (len(jobs) == 1 and len(args.inputs) == 1 and Path(args.inputs[0]).is_file()
-                   and out.suffix.lower() in WRITE_FORMATS and not out.is_dir())
+                   and out.suffix.lower() in WRITE_FORMATS.keys() | VIDEO_WRITE and not out.is_dir())
     if not jobs:
         return 1
     try:
@@ -96,7 +108,9 @@ def main(argv=None) -> int:
     failed, skipped, taken = len(errors), 0, set()
     bar = tqdm(jobs, unit="image", disable=None if len(jobs) > 1 else True, file=sys.stderr)
     for src, rel in bar:
-        dst = output_path(rel, out, single_file)
+        # by content; a file named like a video that FFmpeg cannot read still gets the video's error
+        video = is_video(src) or src.suffix.lower() in VIDEO_SUFFIXES
+        dst = output_path(rel, out, single_file, video)
         try:
             if dst.resolve() in inputs:
                 raise ColorizeError(f"output {dst} is an input; choose another output")
@@ -111,7 +125,10 @@ def main(argv=None) -> int:
                 dst.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise ColorizeError(f"cannot create output folder {dst.parent}: {e.strerror or e}") from None
-            colorizer.colorize_file(src, dst, args.temperature, quality=args.quality)
+            if video:
+                _colorize_video(src, dst, colorizer, args, position=1 if len(jobs) > 1 else 0)
+            else:
+                colorizer.colorize_file(src, dst, args.temperature, quality=args.quality)
         except ColorizeError as e:
             failed += 1
             tqdm.write(f"colorize: {src}: {e}", file=sys.stderr)
@@ -126,6 +143,22 @@ def main(argv=None) -> int:
         print(f"colorize: {done} colorized, {skipped} kept, {failed} failed "
               f"({colorizer.backend} on {colorizer.device})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _colorize_video(src: Path, dst: Path, colorizer: Colorizer, args, position: int) -> None:
+    """One video, with its own frame progress bar; skipped corrupt packets are reported."""
+    with tqdm(unit="frame", desc=src.name, disable=None, leave=position == 0, position=position,
+              file=sys.stderr) as frames:
+        def progress(done: int, total: int) -> None:
+            frames.total = total
+            frames.update(done - frames.n)
+
+        result = colorize_video(src, dst, args.temperature, progress, colorizer,
+                                temporal=not args.frame_by_frame)
+    if result.skipped or result.warning:
+        why = "; ".join(filter(None, [f"skipped {result.skipped} corrupt packet(s)" if result.skipped else None,
+                                      result.warning]))
+        tqdm.write(f"colorize: {src}: {why}; wrote {result.frames} frames", file=sys.stderr)
 
 
 if __name__ == "__main__":

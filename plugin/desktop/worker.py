@@ -15,6 +15,7 @@ from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QImage
 
 from engine import Colorizer, ColorizeError, Prediction
+from engine import colorize_video as engine_colorize_video
 from engine.imageio import read_image, to_picture, write_image
 
 from .images import thumbnail, to_qimage
@@ -75,9 +76,14 @@ def describe(error: BaseException) -> str:
     return f"unexpected error: {type(error).__name__}: {first}"
 
 
-def colorize_video(path: Path, dst: Path | None = None, progress=None):
-    """Hook for engine.colorize_video (a later issue); until it exists every video reports this."""
-    raise ColorizeError("video is not supported yet (a later version will colorize videos)")
+def colorize_video(path: Path, dst: Path | None = None, progress=None, colorizer: Colorizer | None = None,
+                   temperature: float | None = None):
+    """Colorize a video file into dst with engine.colorize_video; progress(done, total) per frame
+    (raise Cancelled from it to stop: the partial output is deleted). The app has no video view or
+    save target yet, so without dst it reports that videos are not supported in the app yet."""
+    if dst is None:
+        raise ColorizeError("video is not supported yet in the app (use: colorize clip.mp4 -o clip-colour.mp4)")
+    return engine_colorize_video(path, dst, temperature, progress, colorizer)
 
 
 def start_thread(worker: QObject, name: str) -> QThread:

@@ -1,0 +1,170 @@
+"""Colorize a video: decode a frame, run the image network on its luminance, make its chroma agree
+with the previous frames (the temporal step), render at full resolution, encode; audio is copied.
+One frame in memory at a time, so the length of the video does not matter."""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .imageio import ColorizeError
+from .pipeline import Colorizer, _resize, guided_coefficients, render
+from .temporal import TemporalNet, TemporalState
+from .videoio import VideoInfo, VideoReader, VideoWriter
+
+_temporal_cache: dict[Path, TemporalNet] = {}
+
+
+@dataclass
+class VideoResult:
+    dst: Path
+    frames: int          # frames written
+    skipped: int         # corrupt packets skipped
+    info: VideoInfo      # the source's properties
+    temporal: bool       # whether the temporal step was used
+    seconds: float       # wall time, decode to encode
+    warning: str | None  # something the user should know, e.g. the file ended early
+
+
+class FrameColorizer:
+    """Colorize consecutive frames of one video (8-bit RGB or grey in, 8-bit RGB out)."""
+
+    def __init__(self, colorizer: Colorizer, temperature: float | None = None, temporal: bool = True):
+        self.colorizer = colorizer
+        self.temperature = colorizer.temperature if temperature is None else float(temperature)
+        if not 0 < self.temperature <= 1:
+            raise ColorizeError(f"temperature must be in (0, 1], got {self.temperature}")
+        self.state = TemporalState(load_temporal(colorizer.bundle.root)) if temporal else None
+
+    def chroma(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This frame alone: full-resolution Y (uint8), low-resolution Y in [0, 1], chroma (h, w, 2)."""
+        pred = self.colorizer.predict(frame)
+        uv = pred.chroma(self.temperature)
+        return pred.luminance, _resize(pred.luminance, uv.shape[0], uv.shape[1]), uv
+
+    @staticmethod
+    def render(y: np.ndarray, guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
+        """Low-resolution chroma on full-resolution 8-bit Y, the engine's guided 8-bit path."""
+        return render(y, guided_coefficients(guide, np.ascontiguousarray(uv)), 255.0, np.uint8)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """The colorized frame, (H, W, 3) uint8, made consistent with the frames before it."""
+        y, guide, uv = self.chroma(frame)
+        if self.state is not None:
+            uv = self.state(guide, uv)
+        return self.render(y, guide, uv)
+
+
+def load_temporal(root: Path) -> TemporalNet:
+    """The temporal network of a weights folder, opened once per process."""
+    root = Path(root).resolve()
+    if root not in _temporal_cache:
+        _temporal_cache[root] = TemporalNet(root)
+    return _temporal_cache[root]
+
+
+def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
+                   progress=None, colorizer: Colorizer | None = None, temporal: bool = True) -> VideoResult:
+    """Colorize the video src into dst (container from dst's extension), audio copied unchanged.
+
+    progress(done, total) is called after every frame; total is the container's frame count or an
+    estimate (0 if unknown). Raises ColorizeError with one line for any bad input or output.
+    """
+    import time
+
+    start = time.perf_counter()
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ColorizeError(f"output {dst} is the input; choose another output")
+    colorizer = colorizer or _default_colorizer()
+    frames = FrameColorizer(colorizer, temperature, temporal)
+    with VideoReader(src) as reader:
+        writer = VideoWriter(dst, reader.info, reader.audio)
+        # Decoding and encoding run in their own threads (FFmpeg releases the GIL), overlapping
+        # the network; queues of a few frames keep memory bounded. The writer's thread is the
+        # only one that touches the output file, so audio copies and frames stay in order.
+        encoder = ThreadPoolExecutor(1, thread_name_prefix="colorize-encode")
+        pending, done = [], 0
+        try:
+            with _Prefetch(reader.items()) as items:
+                for item in items:
+                    if item[0] == "audio":
+                        pending.append(encoder.submit(writer.copy, item[1]))
+                        continue
+                    _, seconds, rgb = item
+                    pending.append(encoder.submit(writer.write, frames(rgb), seconds))
+                    done += 1
+                    while len(pending) > 4 or (pending and pending[0].done()):
+                        pending.pop(0).result()  # re-raises an encoding error here
+                    if progress is not None:
+                        progress(done, max(reader.info.frames, done))
+            for f in pending:
+                f.result()
+            if writer.frames == 0:
+                raise ColorizeError("video has no frames" + (" that could be decoded" if reader.skipped else ""))
+            writer.finish()
+        except BaseException:  # KeyboardInterrupt and cancel callbacks too: never leave a temp file
+            encoder.shutdown(wait=True, cancel_futures=True)
+            writer.abort()
+            raise
+        encoder.shutdown()
+        return VideoResult(dst, writer.frames, reader.skipped, reader.info, temporal,
+                           time.perf_counter() - start, reader.shortfall())
+
+
+class _Prefetch:
+    """Run a generator a few items ahead in a thread; stopping early stops the thread too."""
+
+    def __init__(self, items, depth: int = 4):
+        self.items, self.queue, self.stop = items, queue.Queue(depth), threading.Event()
+        self.thread = threading.Thread(target=self._run, name="colorize-decode", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for item in self.items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as e:  # noqa: BLE001 -- handed to the consumer, which raises it
+            self._put(("error", e))
+
+    def _put(self, entry) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __enter__(self):
+        self.thread.start()
+        return self._iterate()
+
+    def _iterate(self):
+        while True:
+            kind, value = self.queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()  # the reader must not be closed while its thread still decodes
+
+
+_default: Colorizer | None = None
+
+
+def _default_colorizer() -> Colorizer:
+    global _default
+    if _default is None:
+        _default = Colorizer()
+    return _default
