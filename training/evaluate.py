@@ -148,7 +148,7 @@ def evaluate(images: list[Path], colorizer: Colorizer, temperatures: list[float]
 
 
 def format_table(results: dict) -> str:
-    head = f"| method | AuC | rebalanced AuC | colourfulness | ratio to truth | PSNR dB | SSIM |\n|---|---|---|---|---|---|---|"
+    head = "| method | AuC | rebalanced AuC | colourfulness | ratio to truth | PSNR dB | SSIM |\n|---|---|---|---|---|---|---|"
     rows = []
     for m, r in results.items():
         f = lambda k, fmt: format(r[k], fmt) if k in r else "–"  # noqa: E731
