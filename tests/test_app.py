@@ -364,16 +364,102 @@ def test_missing_weights_are_reported_per_item(make_window, qtbot, tmp_path):
     assert "no weights at" in win.view.message
 
 
-def test_videos_are_routed_to_the_video_hook(win, qtbot, tmp_path):
+def make_clip(path: Path, frames: int = 12, size=(64, 48)) -> Path:
+    """A real H.264 clip (a drifting grey pattern), encoded with PyAV."""
+    av = pytest.importorskip("av")
+    w, h = size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        for t in range(frames):
+            y, x = np.mgrid[0:h, 0:w]
+            grey = (128 + 90 * np.sin((x - 2 * t) / 7.0) * np.cos(y / 5.0)).astype(np.uint8)
+            c.mux(v.encode(av.VideoFrame.from_ndarray(np.dstack([grey] * 3), format="rgb24")))
+        c.mux(v.encode(None))
+    return path
+
+
+def count_frames(path: Path) -> int:
+    import av
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def test_a_video_is_colorized_with_frame_progress_and_saved(win, qtbot, tmp_path, monkeypatch):
+    clip = make_clip(tmp_path / "in" / "clip.mp4")
+    photo = grey_file(tmp_path / "in" / "photo.jpg")
+    bars = []
+    win.progress.valueChanged.connect(lambda v: bars.append((v, win.progress.maximum(), win.progress.format())))
+    drop(win, [clip, photo])
+    wait_idle(qtbot, win)
+    items = by_name(win)
+    video = items["clip.mp4"]
+    assert video.state is State.DONE and items["photo.jpg"].state is State.DONE
+    frames = [(v, m) for v, m, f in bars if f.endswith("frames")]
+    assert (1, 12) in frames and (12, 12) in frames  # the bar counted the frames
+    assert video.thumbnail is not None and "12 frames" in video.status()
+    assert video.video.is_file() and video.video.parent == win._video_dir and count_frames(video.video) == 12
+
+    win.list.select(video.id)
+    assert win.view.has_images and rgb(win.view.after).shape == rgb(win.view.before).shape == (48, 64, 3)
+    assert not np.array_equal(rgb(win.view.after), rgb(win.view.before))
+    assert not win.vividness.isEnabled() and win.commands.save.isEnabled()
+
+    # Save All: the video keeps its container whatever image format is chosen
+    folder = tmp_path / "all"
+    assert win.saver.save_all(folder, ".png", 90) == 2
+    wait_idle(qtbot, win)
+    assert sorted(p.name for p in folder.iterdir()) == ["clip.mp4", "photo.png"]
+    assert count_frames(folder / "clip.mp4") == 12
+
+    # Save As into another container: remuxed, still 12 frames
+    out = tmp_path / "out" / "clip-colour.mkv"
+    out.parent.mkdir()
+    monkeypatch.setattr(win.saver, "ask_save_path", lambda item: (out, 95))
+    win.saver.save_as()
+    qtbot.waitUntil(out.exists, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, win)
+    assert count_frames(out) == 12 and video.saved_to == out
+    assert not win.saver.save_item(video, tmp_path / "out" / "clip.png")  # never an image format
+    assert "MP4" in win.banner.label.text()
+
+    original = clip.read_bytes()  # never over the original unasked
+    monkeypatch.setattr(win, "confirm", lambda title, text: False)
+    assert not win.saver.save_item(video, clip)
+    assert clip.read_bytes() == original
+
+    temp = win._video_dir
+    win.shutdown()
+    assert not temp.exists()  # the session's temporary videos go with the app
+
+
+def test_a_bad_video_gets_an_error_entry(win, qtbot, tmp_path):
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
     photo = grey_file(tmp_path / "photo.jpg")
     drop(win, [clip, photo])
     wait_idle(qtbot, win)
     items = by_name(win)
-    assert items["clip.mp4"].state is State.FAILED
-    assert "video is not supported yet" in items["clip.mp4"].error
+    assert items["clip.mp4"].state is State.FAILED and items["clip.mp4"].error
+    assert "Error:" in win.list.item(0).text()
     assert items["photo.jpg"].state is State.DONE
+    assert not list(win._video_dir.iterdir())
+
+
+def test_cancel_stops_a_video_midway(win, qtbot, tmp_path):
+    runs = count_runs(win, delay=0.05)
+    clip = make_clip(tmp_path / "long.mp4", frames=200)
+    drop(win, [clip])
+    qtbot.waitUntil(lambda: win.progress.format().endswith("frames") and win.progress.value() >= 3,
+                    timeout=TIMEOUT_MS)
+    assert win.progress.maximum() == 200 and win.cancel_button.isVisible()
+    qtbot.mouseClick(win.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not win.queue.busy, timeout=TIMEOUT_MS)
+    item = win.current_item()
+    assert item.state is State.CANCELLED and item.video is None and "cancelled" in win.view.message
+    assert runs.calls < 100
+    assert not list(win._video_dir.iterdir())  # the partial output is deleted
 
 
 def test_paste_an_image_from_the_clipboard(win, qtbot):

@@ -387,5 +387,3 @@ def test_desktop_worker_hook(tmp_path, vcolorizer):
     seen = []
     result = hook(src, tmp_path / "out.mp4", progress=lambda d, t: seen.append(d), colorizer=vcolorizer)
     assert result.frames == 3 and seen == [1, 2, 3]
-    with pytest.raises(ColorizeError, match="not supported yet in the app"):
-        hook(src)

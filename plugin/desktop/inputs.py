@@ -5,8 +5,8 @@ from pathlib import Path
 
 from engine.imageio import IMAGE_SUFFIXES
 
-# Videos get an item like any photo, and the worker routes them to worker.colorize_video, which
-# reports "not supported yet" until the engine's colorize_video lands (a later issue).
+# Videos get an item like any photo; the worker routes them to worker.colorize_video, which writes
+# the colorized video into the session's temporary folder for Save to copy out.
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
 OPEN_FILTERS = ";;".join([

@@ -37,6 +37,8 @@ class Item:
     saved_to: Path | None = None        # Save writes here again
     saved_quality: int = 95
     pasted: bool = False
+    video: Path | None = None           # a colorized video: the finished file in the app's temp folder
+    preview: tuple[QImage, QImage] | None = None  # a colorized video: its first frame before and after
 
     def status(self) -> str:
         """The second line in the list."""

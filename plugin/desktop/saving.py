@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, 
 
 from engine.imageio import WRITE_FORMATS
 
+from .inputs import is_video
 from .items import Item, State
 from .worker import Job
 
@@ -17,6 +18,14 @@ FORMATS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
 SAVE_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg",
                 "TIFF image (*.tif *.tiff)": ".tif", "WebP image (*.webp)": ".webp"}
 SAME_AS_ORIGINAL = ""      # Save All format meaning "the original's format when it can be written"
+# What a video is saved as (Save All keeps the video's container, or MP4; image formats never apply)
+VIDEO_FORMATS = {"MP4": ".mp4", "Matroska": ".mkv", "QuickTime": ".mov"}
+VIDEO_FILTERS = {"MP4 video (*.mp4)": ".mp4", "Matroska video (*.mkv)": ".mkv", "QuickTime video (*.mov)": ".mov"}
+
+
+def video_suffix(src: Path) -> str:
+    """The container a colorized video is written in: the original's when it is one of ours, else MP4."""
+    return src.suffix.lower() if src.suffix.lower() in VIDEO_FORMATS.values() else ".mp4"
 
 
 def has_quality(suffix: str) -> bool:
@@ -25,7 +34,10 @@ def has_quality(suffix: str) -> bool:
 
 
 def output_suffix(src: Path, suffix: str) -> str:
-    """The suffix to write: the chosen one, or the original's (PNG for formats we cannot write)."""
+    """The suffix to write: the chosen one, or the original's (PNG for formats we cannot write);
+    a video keeps its own container whatever image format is chosen."""
+    if is_video(src):
+        return video_suffix(src)
     if suffix:
         return suffix
     return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
@@ -39,6 +51,8 @@ def default_name(src: Path, suffix: str) -> str:
 def with_filter_suffix(path: str, chosen_filter: str) -> Path:
     """The path typed in a save dialog, given the filter's suffix when it has no known one."""
     p = Path(path)
+    if chosen_filter in VIDEO_FILTERS:
+        return p if p.suffix.lower() in VIDEO_FORMATS.values() else p.with_name(p.name + VIDEO_FILTERS[chosen_filter])
     if p.suffix.lower() in WRITE_FORMATS:
         return p
     return p.with_name(p.name + SAVE_FILTERS.get(chosen_filter, ".png"))
@@ -152,10 +166,13 @@ class Saver:
         settings = self.win.settings
         suffix = str(settings.value("save/format", ".png"))
         folder = self.win.folder_setting("save/folder", None if item.pasted else item.path.parent)
-        chosen = next((f for f, s in SAVE_FILTERS.items() if s == suffix), next(iter(SAVE_FILTERS)))
+        filters = VIDEO_FILTERS if is_video(item.path) else SAVE_FILTERS
+        if is_video(item.path):
+            suffix = video_suffix(item.path)
+        chosen = next((f for f, s in filters.items() if s == suffix), next(iter(filters)))
         path, chosen = QFileDialog.getSaveFileName(self.win, f"Save {item.name} as",
                                                    str(Path(folder) / default_name(item.path, suffix)),
-                                                   ";;".join(SAVE_FILTERS), chosen)
+                                                   ";;".join(filters), chosen)
         if not path:
             return None
         path = with_filter_suffix(path, chosen)
@@ -173,13 +190,16 @@ class Saver:
     def save_item(self, item: Item, path, quality: int = 95) -> bool:
         """Queue saving the item at its vividness; asks before replacing an original. True if queued."""
         path = Path(path)
-        if path.suffix.lower() not in WRITE_FORMATS:
+        video = is_video(item.path)
+        formats = VIDEO_FORMATS if video else FORMATS
+        if path.suffix.lower() not in (set(VIDEO_FORMATS.values()) if video else WRITE_FORMATS):
             self.win.banner.show_message(f"Cannot save as {path.suffix or 'a file without an extension'}: "
-                                         f"use {', '.join(FORMATS)}")
+                                         f"use {', '.join(formats)}")
             return False
+        what = "video" if video else "image"
         if path_key(path) in self._originals() and not self.win.confirm(
-                "Replace the original?", f"{path} is an original black-and-white photo.\n\n"
-                "Replace it with the colorized image? This cannot be undone."):
+                "Replace the original?", f"{path} is an original black-and-white {'video' if video else 'photo'}."
+                f"\n\nReplace it with the colorized {what}? This cannot be undone."):
             self.win.statusBar().showMessage("Not saved: the original is kept", 6000)
             return False
         settings = self.win.settings

@@ -4,6 +4,8 @@ and no colour math is done here: the engine renders, the window only shows and a
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -18,12 +20,12 @@ from engine import __version__
 from .actions import Commands
 from .cache import DEFAULT_BUDGET, Entry, PredictionCache
 from .compare_view import CompareView
-from .inputs import OPEN_FILTERS, collect_files
+from .inputs import OPEN_FILTERS, collect_files, is_video
 from .items import Item, ItemList, State
 from .jobs import JobQueue, RenderQueue
-from .saving import Saver, path_key
+from .saving import Saver, path_key, video_suffix
 from .vividness import VividnessControl
-from .worker import Colorized, Job, ModelInfo, Rendered, RenderWorker, Worker, start_thread
+from .worker import Colorized, ColorizedVideo, Job, ModelInfo, Rendered, RenderWorker, Worker, start_thread
 
 ORGANIZATION, APPLICATION = "colorize", "colorize-app"
 BACKEND_NAMES = {"onnx": "ONNX Runtime", "torch": "PyTorch"}
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         self._ids = itertools.count(1)
         self._pasted = itertools.count(1)
         self._paste_dir = QTemporaryDir()   # pasted images become files here, removed on exit
+        self._video_dir = Path(tempfile.mkdtemp(prefix="colorize-app-videos-"))  # colorized videos, removed on exit
         self._batch = Counter()             # what the current batch did, for the summary at its end
         self._recolorize_on_load = False
         self._closed = False
@@ -101,6 +104,7 @@ class MainWindow(QMainWindow):
         self._request_load.connect(self.worker.load)
         self.worker.loaded.connect(self._on_loaded)
         self.worker.load_failed.connect(self._on_load_failed)
+        self.worker.frames.connect(self._on_frames)
         self.queue.started.connect(self._on_started)
         self.queue.finished.connect(self._on_finished)
         self.queue.failed.connect(self._on_failed)
@@ -324,6 +328,9 @@ class MainWindow(QMainWindow):
             return None
 
     def _colorize_job(self, item: Item) -> Job:
+        if is_video(item.path):  # written into the session's temp folder; Save copies it out
+            return Job("colorize", item.id, item.path, item.temperature,
+                       dst=self._video_dir / f"{item.id}{video_suffix(item.path)}")
         return Job("colorize", item.id, item.path, item.temperature)
 
     def _prepare_job(self, job: Job) -> None:
@@ -335,6 +342,7 @@ class MainWindow(QMainWindow):
         if job.kind == "save":
             entry = self.cache.peek(item.id)
             job.prediction = entry.prediction if entry else None
+            job.video = item.video
 
     def _requeue(self, items: list[Item]) -> None:
         self.queue.discard([i.id for i in items])
@@ -379,6 +387,9 @@ class MainWindow(QMainWindow):
             item.saved_to, item.saved_quality = result, job.quality
             item.note = f"saved as {result.name}"
             self.statusBar().showMessage(f"Saved {result}", 6000)
+        elif isinstance(result, ColorizedVideo):
+            self._batch["colorized"] += 1
+            self._store_video(item, result)
         else:
             self._batch["colorized"] += 1
             self._store(item, job, result)
@@ -399,6 +410,25 @@ class MainWindow(QMainWindow):
         if item.temperature != job.temperature:  # the slider moved while it ran
             self.renderer.request(item.id, result.prediction, item.temperature)
 
+    def _store_video(self, item: Item, result: ColorizedVideo) -> None:
+        item.state, item.error = State.DONE, ""
+        item.seconds, item.thumbnail = result.seconds, result.thumbnail
+        item.video, item.preview = result.path, (result.before, result.after)
+        item.note = f"{result.frames} frames" + (f" ({result.warning})" if result.warning else "")
+        self.last_run_label.setText(f"Last run {result.seconds:.2f} s")
+        self.last_run_label.setToolTip(f"{item.name}: {result.frames} frames, decode to encode")
+        if item.id == self.list.current_id():
+            self._show_current()
+
+    @pyqtSlot(object, int, int)
+    def _on_frames(self, job: Job, done: int, total: int):
+        """A video's progress: the bar counts its frames until the job ends."""
+        if job is not self.queue.current:
+            return
+        self.progress.setFormat("%v / %m frames")
+        self.progress.setRange(0, max(total, done, 1))
+        self.progress.setValue(done)
+
     @pyqtSlot(object, str)
     def _on_failed(self, job: Job, message: str):
         item = self.items.get(job.item_id)
@@ -411,6 +441,7 @@ class MainWindow(QMainWindow):
         else:
             self._batch["failed"] += 1
             item.state, item.error, item.thumbnail = State.FAILED, message, None
+            item.video = item.preview = None
             self.cache.drop(item.id)
             if item.id == self.list.current_id():
                 self.view.show_message(f"{item.name}\n\n{message}", error=True)
@@ -437,6 +468,7 @@ class MainWindow(QMainWindow):
 
     @pyqtSlot(int, int)
     def _on_progress(self, ended: int, total: int):
+        self.progress.setFormat("%v / %m")
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(ended)
         busy = self.queue.busy
@@ -472,7 +504,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{item.name} — Colorize")
         self.vividness.set_temperature(item.temperature)
         entry = self.cache.get(item.id)
-        if entry is not None:
+        if item.state is State.DONE and item.preview is not None:
+            self.view.set_images(*item.preview)
+            self.statusBar().showMessage(f"{item.name} is a video: its first frame is shown. Save (Ctrl+S) or "
+                                         "Save All writes the colorized video.", 10000)
+        elif entry is not None:
             self.view.set_images(entry.before, entry.after)
         elif item.state is State.DONE:  # let go of to save memory (see cache.py): run it again, first
             if not self.queue.has(item.id):
@@ -525,7 +561,7 @@ class MainWindow(QMainWindow):
         self.commands.clear.setEnabled(bool(self.items))
         self.commands.retry.setEnabled(any(i.state in (State.FAILED, State.CANCELLED) for i in self.items.values()))
         self.commands.cancel.setEnabled(self.queue.busy)
-        self.vividness.setEnabled(done)
+        self.vividness.setEnabled(done and item.video is None)  # a video is colorized at one vividness
         for action in self.commands.zoom():
             action.setEnabled(item is not None)
         if item is None:
@@ -546,6 +582,9 @@ class MainWindow(QMainWindow):
     def _forget(self, ids: list[int]) -> None:
         self.queue.discard(ids)
         for item_id in ids:
+            item = self.items.get(item_id)
+            if item is not None and item.video is not None:
+                item.video.unlink(missing_ok=True)
             self.cache.drop(item_id)
             self.renderer.forget(item_id)
             self.list.remove(item_id)
@@ -598,3 +637,4 @@ class MainWindow(QMainWindow):
         for thread in (self.worker_thread, self.render_thread):
             thread.quit()
             thread.wait()
+        shutil.rmtree(self._video_dir, ignore_errors=True)

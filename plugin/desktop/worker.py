@@ -6,6 +6,9 @@ item concerned, so that neither the thread nor the app ever stops on a bad file.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from PyQt5.QtGui import QImage
 from engine import Colorizer, ColorizeError, Prediction
 from engine import colorize_video as engine_colorize_video
 from engine.imageio import read_image, to_picture, write_image
+from engine.temporal import has_temporal
 
 from .images import thumbnail, to_qimage
 from .inputs import is_video
@@ -39,6 +43,7 @@ class Job:
     dst: Path | None = None           # save: where
     quality: int = 95                 # save: JPEG/WebP quality
     prediction: Prediction | None = None  # save: the cached one, if any (else the file is read again)
+    video: Path | None = None         # save of a video: the colorized temporary file to copy
 
 
 @dataclass
@@ -48,6 +53,17 @@ class Colorized:
     after: QImage
     thumbnail: QImage
     seconds: float                    # read + network + render, what the status bar reports
+
+
+@dataclass
+class ColorizedVideo:
+    path: Path                        # the colorized video, in the app's temporary folder
+    before: QImage                    # first frames, for the view
+    after: QImage
+    thumbnail: QImage
+    seconds: float
+    frames: int
+    warning: str | None
 
 
 @dataclass
@@ -76,14 +92,46 @@ def describe(error: BaseException) -> str:
     return f"unexpected error: {type(error).__name__}: {first}"
 
 
-def colorize_video(path: Path, dst: Path | None = None, progress=None, colorizer: Colorizer | None = None,
+def colorize_video(path: Path, dst: Path, progress=None, colorizer: Colorizer | None = None,
                    temperature: float | None = None):
     """Colorize a video file into dst with engine.colorize_video; progress(done, total) per frame
-    (raise Cancelled from it to stop: the partial output is deleted). The app has no video view or
-    save target yet, so without dst it reports that videos are not supported in the app yet."""
-    if dst is None:
-        raise ColorizeError("video is not supported yet in the app (use: colorize clip.mp4 -o clip-colour.mp4)")
-    return engine_colorize_video(path, dst, temperature, progress, colorizer)
+    (raise Cancelled from it to stop: the partial output is deleted). The temporal step is used when
+    the weights folder has a temporal model, else every frame is colorized on its own."""
+    temporal = colorizer is None or has_temporal(colorizer.bundle.root)
+    return engine_colorize_video(path, dst, temperature, progress, colorizer, temporal=temporal)
+
+
+def first_frame(path: Path) -> QImage:
+    """The first frame of a video, for the view and the thumbnail."""
+    import av
+
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return to_qimage(frame.to_ndarray(format="rgb24"))
+
+
+def copy_video(src: Path, dst: Path) -> None:
+    """Write the finished video src as dst: a copy when the containers match, else the streams
+    remuxed into dst's container; through a temporary file, so dst is never left half-written."""
+    fd, tmp = tempfile.mkstemp(prefix=".colorize-", suffix=dst.suffix, dir=dst.parent)
+    os.close(fd)
+    try:
+        if src.suffix.lower() == dst.suffix.lower():
+            shutil.copyfile(src, tmp)
+        else:
+            import av
+
+            with av.open(str(src)) as inp, av.open(tmp, "w") as out:
+                streams = {s.index: out.add_stream_from_template(s) for s in inp.streams
+                           if s.type in ("video", "audio")}
+                for packet in inp.demux(*[inp.streams[i] for i in streams]):
+                    if packet.dts is not None:
+                        packet.stream = streams[packet.stream.index]
+                        out.mux(packet)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def start_thread(worker: QObject, name: str) -> QThread:
@@ -103,6 +151,7 @@ class Worker(QObject):
     done = pyqtSignal(object, object)    # Job, Colorized (colorize) or Path (save)
     failed = pyqtSignal(object, str)     # Job, message
     cancelled = pyqtSignal(object)       # Job
+    frames = pyqtSignal(object, int, int)  # Job, frames done, frames in the video (a video's progress)
 
     def __init__(self):
         super().__init__()
@@ -153,7 +202,7 @@ class Worker(QObject):
     def _colorize(self, job: Job) -> Colorized:
         start = time.perf_counter()
         if is_video(job.path):
-            return colorize_video(job.path)
+            return self._colorize_video(job, start)
         image, prediction = self._predict(job.path)
         self._check()
         after = to_qimage(prediction.render(job.temperature))
@@ -161,7 +210,26 @@ class Worker(QObject):
         before = to_qimage(image)
         return Colorized(prediction, before, after, thumbnail(after), seconds)
 
+    def _colorize_video(self, job: Job, start: float) -> ColorizedVideo:
+        if self.colorizer is None:
+            raise ColorizeError(self.load_error)
+
+        def progress(done: int, total: int) -> None:
+            self._check()  # Cancelled raised here stops the engine, which deletes the partial file
+            self.frames.emit(job, done, total)
+
+        result = colorize_video(job.path, job.dst, progress, self.colorizer, job.temperature)
+        seconds = time.perf_counter() - start
+        after = first_frame(job.dst)
+        return ColorizedVideo(job.dst, first_frame(job.path), after, thumbnail(after), seconds,
+                              result.frames, result.warning)
+
     def _save(self, job: Job) -> Path:
+        if is_video(job.path):
+            if job.video is None or not job.video.is_file():
+                raise ColorizeError("the video is not colorized yet")
+            copy_video(job.video, job.dst)
+            return job.dst
         prediction = job.prediction or self._predict(job.path)[1]
         self._check()
         write_image(prediction.render(job.temperature), job.dst, quality=job.quality)
