@@ -171,11 +171,18 @@ class Prediction:
         t = self.temperature if temperature is None else temperature
         return np.moveaxis(annealed_mean(self.logits, self.centers, t, axis=0), 0, -1)
 
+    def guide(self) -> np.ndarray:
+        """Luminance at the chroma's resolution, (h, w) in [0, 1]: the guided filter's guide."""
+        return _resize(self.fine, *self.logits.shape[1:])
+
     def render(self, temperature: float | None = None):
         """The colorized image at full resolution, in the kind of the input (PIL or numpy)."""
-        uv = self.chroma(temperature)
-        guide = _resize(self.fine, uv.shape[0], uv.shape[1])
-        coef = guided_coefficients(guide, uv)
+        return self.render_chroma(self.chroma(temperature))
+
+    def render_chroma(self, uv: np.ndarray, guide: np.ndarray | None = None):
+        """Like render(), from a given low-resolution chroma (h, w, 2), e.g. one made consistent
+        with earlier video frames; `guide` is self.guide(), if already at hand."""
+        coef = guided_coefficients(self.guide() if guide is None else guide, np.ascontiguousarray(uv))
         dtype = np.float32 if self.picture.maxval == 1.0 else self.picture.samples.dtype
         rgb = render(self.luminance, coef, self.picture.maxval, dtype, self.fine)
         return from_picture(rgb, self.picture)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .imageio import ColorizeError
-from .pipeline import Colorizer, _resize, guided_coefficients, render
+from .pipeline import Colorizer, Prediction
 from .temporal import TemporalNet, TemporalState
 from .videoio import VideoInfo, VideoReader, VideoWriter
 
@@ -41,23 +41,22 @@ class FrameColorizer:
             raise ColorizeError(f"temperature must be in (0, 1], got {self.temperature}")
         self.state = TemporalState(load_temporal(colorizer.bundle.root)) if temporal else None
 
-    def chroma(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """This frame alone: full-resolution Y (uint8), low-resolution Y in [0, 1], chroma (h, w, 2)."""
+    def chroma(self, frame: np.ndarray) -> tuple[Prediction, np.ndarray, np.ndarray]:
+        """This frame alone: its Prediction, low-resolution Y in [0, 1] (the guide), chroma (h, w, 2)."""
         pred = self.colorizer.predict(frame)
-        uv = pred.chroma(self.temperature)
-        return pred.luminance, _resize(pred.luminance, uv.shape[0], uv.shape[1]), uv
+        return pred, pred.guide(), pred.chroma(self.temperature)
 
     @staticmethod
-    def render(y: np.ndarray, guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
-        """Low-resolution chroma on full-resolution 8-bit Y, the engine's guided 8-bit path."""
-        return render(y, guided_coefficients(guide, np.ascontiguousarray(uv)), 255.0, np.uint8)
+    def render(pred: Prediction, guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
+        """Low-resolution chroma on the frame's full-resolution Y, through the engine's own renderer."""
+        return pred.render_chroma(uv, guide)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The colorized frame, (H, W, 3) uint8, made consistent with the frames before it."""
-        y, guide, uv = self.chroma(frame)
+        pred, guide, uv = self.chroma(frame)
         if self.state is not None:
             uv = self.state(guide, uv)
-        return self.render(y, guide, uv)
+        return self.render(pred, guide, uv)
 
 
 def load_temporal(root: Path) -> TemporalNet:

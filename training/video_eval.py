@@ -63,11 +63,11 @@ def evaluate_clip(path: Path, colorizer: Colorizer, start: float, every: int, te
                 continue
             truth = item[2]
             t0 = time.perf_counter()
-            y, guide, uv = frames.chroma(truth)  # only the luminance of the truth is used
-            outputs = {METHODS[0]: frames.render(y, guide, state(guide, uv)),
-                       METHODS[1]: frames.render(y, guide, uv), METHODS[2]: truth}
+            pred, guide, uv = frames.chroma(truth)  # only the luminance of the truth is used
+            outputs = {METHODS[0]: frames.render(pred, guide, state(guide, uv)),
+                       METHODS[1]: frames.render(pred, guide, uv), METHODS[2]: truth}
             seconds += time.perf_counter() - t0
-            fm = flow(y)
+            fm = flow(pred.luminance)
             for m, rgb in outputs.items():
                 warping[m].add(rgb, fm)
                 warping_uv[m].add(rgb, fm)
