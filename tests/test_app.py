@@ -91,6 +91,16 @@ def wait_idle(qtbot, win):
                     timeout=TIMEOUT_MS)
 
 
+def save_as(qtbot, win, monkeypatch, out: Path) -> Path:
+    """Save As the selected item to out, as if the user had chosen it in the dialog."""
+    out.parent.mkdir()
+    monkeypatch.setattr(win.saver, "ask_save_path", lambda item: (out, 95))
+    win.saver.save_as()
+    qtbot.waitUntil(out.exists, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, win)
+    return out
+
+
 def by_name(win) -> dict:
     return {i.name: i for i in win.items.values()}
 
@@ -237,12 +247,7 @@ def test_save_save_as_and_save_all(win, qtbot, tmp_path, colorizer, settings, mo
     wait_idle(qtbot, win)
 
     # Save As: PNG is lossless, so the file is exactly the engine's result at this vividness
-    out = tmp_path / "out" / "a-colour.png"
-    out.parent.mkdir()
-    monkeypatch.setattr(win.saver, "ask_save_path", lambda item: (out, 95))
-    win.saver.save_as()
-    qtbot.waitUntil(out.exists, timeout=TIMEOUT_MS)
-    wait_idle(qtbot, win)
+    out = save_as(qtbot, win, monkeypatch, tmp_path / "out" / "a-colour.png")
     assert np.array_equal(np.asarray(Image.open(out)), expected(colorizer, a, temperature_at(80)))
     assert items["a.jpg"].saved_to == out and "saved as" in items["a.jpg"].status()
     assert settings.value("save/folder") == str(out.parent)
@@ -414,12 +419,7 @@ def test_a_video_is_colorized_with_frame_progress_and_saved(win, qtbot, tmp_path
     assert count_frames(folder / "clip.mp4") == 12
 
     # Save As into another container: remuxed, still 12 frames
-    out = tmp_path / "out" / "clip-colour.mkv"
-    out.parent.mkdir()
-    monkeypatch.setattr(win.saver, "ask_save_path", lambda item: (out, 95))
-    win.saver.save_as()
-    qtbot.waitUntil(out.exists, timeout=TIMEOUT_MS)
-    wait_idle(qtbot, win)
+    out = save_as(qtbot, win, monkeypatch, tmp_path / "out" / "clip-colour.mkv")
     assert count_frames(out) == 12 and video.saved_to == out
     assert not win.saver.save_item(video, tmp_path / "out" / "clip.png")  # never an image format
     assert "MP4" in win.banner.label.text()
