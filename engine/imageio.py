@@ -37,14 +37,19 @@ class Picture:
         return self.samples.shape[1], self.samples.shape[0]
 
 
+def check_input_file(path: Path, kind: str) -> None:
+    """Refuse a folder or an empty file before a decoder sees it; stat's own errors propagate."""
+    if path.is_dir():
+        raise ColorizeError(f"is a folder, not {kind}")
+    if path.stat().st_size == 0:
+        raise ColorizeError("empty file (0 bytes)")
+
+
 def read_image(path: str | os.PathLike) -> Image.Image:
     """Open an image file fully decoded and upright (EXIF orientation applied, first frame only)."""
     path = Path(path)
     try:
-        if path.is_dir():
-            raise ColorizeError("is a folder, not an image")
-        if path.stat().st_size == 0:
-            raise ColorizeError("empty file (0 bytes)")
+        check_input_file(path, "an image")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(path)

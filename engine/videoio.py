@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .imageio import ColorizeError
+from .imageio import ColorizeError, check_input_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
                             ".flv", ".ts", ".mts", ".264", ".h264", ".y4m", ".ogv"})
@@ -66,11 +66,8 @@ class VideoReader:
     def __init__(self, path: str | os.PathLike):
         av = _av()
         self.path = Path(path)
-        if self.path.is_dir():
-            raise ColorizeError("is a folder, not a video")
         try:
-            if self.path.stat().st_size == 0:
-                raise ColorizeError("empty file (0 bytes)")
+            check_input_file(self.path, "a video")
             self.container = av.open(str(self.path), metadata_errors="ignore")
         except ColorizeError:
             raise
