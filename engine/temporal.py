@@ -108,8 +108,9 @@ class TemporalState:
     def __call__(self, y: np.ndarray, uv: np.ndarray) -> np.ndarray:
         """Low-resolution luminance (h, w) in [0, 1] and this frame's chroma (h, w, 2) -> blended chroma."""
         y = np.ascontiguousarray(y, np.float32)
-        if self.prev_y is None or self.prev_y.shape != y.shape:
-            out = uv  # the first frame: nothing to agree with yet
+        first = self.prev_y is None or self.prev_y.shape != y.shape  # nothing to agree with yet
+        if first:
+            out = uv
         else:
             flow = flow_to_previous(to_u8(y), to_u8(self.prev_y), self.dis)
             self.past = [warp(p, flow) for p in self.past]
@@ -119,7 +120,6 @@ class TemporalState:
             out = np.moveaxis(self.net(y[None, None], chw(uv), prev_y, prev_uv)[0], 0, -1)
         entry = np.dstack([y, out]).astype(np.float32)
         # the window starts filled with the first frame; afterwards the oldest output drops out
-        self.past = [entry] * (self.k - 1) if self.prev_y is None or self.prev_y.shape != y.shape \
-            else [entry] + self.past[:self.k - 2]
+        self.past = [entry] * (self.k - 1) if first else [entry] + self.past[:self.k - 2]
         self.prev_y = y
         return np.ascontiguousarray(out, np.float32)
