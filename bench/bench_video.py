@@ -65,11 +65,11 @@ def stages(clip: Path, colorizer: Colorizer) -> dict:
                 continue
             t1 = time.perf_counter()
             t["decode"] += t1 - t0
-            pred, guide, uv = frames.chroma(item[2])
+            pred, guide, uv = frames.own_chroma(item[2])
             t2 = time.perf_counter()
             uv = frames.state(guide, uv)
             t3 = time.perf_counter()
-            rgb = frames.render(pred, guide, uv)
+            rgb = pred.canvas.render(uv, guide)
             t4 = time.perf_counter()
             writer.write(rgb, item[1])
             t0 = time.perf_counter()

@@ -1,9 +1,11 @@
-"""The `colorize` command: colorize files, folders and globs of photos and videos (told apart by
-content); never touch the originals."""
+"""The `colorize` command: colorize files, folders and globs of photos and videos; never touch the
+originals. Every bad input is one line on stderr; the batch goes on and the exit status says
+whether anything failed (1), the command line was wrong (2) or the run was interrupted (130)."""
 from __future__ import annotations
 
 import argparse
-import glob
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -11,88 +13,122 @@ from tqdm import tqdm
 
 from . import __version__
 from .backends import BACKENDS, DEVICES
-from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, ColorizeError
-from .pipeline import Colorizer
+from .color import check_temperature
+from .errors import ColorizeError, OutputExists
+from .imageio import MAX_PIXELS, set_max_pixels
+from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs, is_video, output_path, remove_stale_temps
+from .pipeline import MAX_WORKING_SIZE, STRIDE, Colorizer
 from .video import colorize_video
-from .videoio import VIDEO_SUFFIXES, is_video
 
-# containers a colorized video can be written to; other sources (.wmv, .flv, raw .264...) become .mp4
-VIDEO_WRITE = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"}
+EPILOG = """examples:
+  colorize old.jpg -o old-colour.png
+  colorize scans/ -o coloured/ --temperature 0.3
+  colorize 'album/*.tif' -o out/
+  colorize film.mp4 -o film-colour.mp4
+
+exit status: 0 all done (existing outputs kept count as done), 1 some input failed or a video
+ended early (its frames up to there are written), 2 bad command line, weights or output folder,
+130 interrupted (nothing half-written is left)."""
+
+
+def _ranged(kind, lo, hi, what):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be in [{lo}, {hi}], got {text}")
+        return value
+    return parse
+
+
+def _temperature(text: str) -> float:
+    try:
+        return check_temperature(text)
+    except ColorizeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="colorize", description="Colorize black-and-white photos and videos with a small, fast neural network.",
-        epilog="examples:\n  colorize old.jpg -o old-colour.png\n  colorize scans/ -o coloured/ "
-               "--temperature 0.3\n  colorize 'album/*.tif' -o out/\n"
-               "  colorize film.mp4 -o film-colour.mp4",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="image or video files, folders (searched recursively) or globs")
     p.add_argument("-o", "--output", default="colorized", metavar="OUT",
-                   help="output file (one input) or folder (default: ./colorized/)")
-    p.add_argument("-t", "--temperature", type=float, default=None,
+                   help="output file (one input; its suffix picks the format) or folder (a name without "
+                        "a suffix, or ending in /; default: ./colorized/)")
+    p.add_argument("-t", "--temperature", type=_temperature, default=None,
                    help="vividness, in (0, 1]: lower = more vivid, 1 = muted mean (default: the model's)")
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="inference backend (default: auto)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="device (default: CUDA when available)")
-    p.add_argument("--working-size", type=int, default=None, metavar="PX",
-                   help="long side at which the network sees the image (default: the model's)")
-    p.add_argument("--weights", default=None, metavar="DIR", help="weights folder (default: the shipped model)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default: 95)")
+    p.add_argument("--working-size", type=_ranged(int, STRIDE, MAX_WORKING_SIZE, "--working-size"), default=None,
+                   metavar="PX", help="long side at which the network sees the image, "
+                                      f"{STRIDE}-{MAX_WORKING_SIZE} (default: the model's)")
+    p.add_argument("--weights", default=None, metavar="DIR",
+                   help="weights folder (default: $COLORIZE_WEIGHTS, else the shipped model)")
+    p.add_argument("--quality", type=_ranged(int, 1, 100, "--quality"), default=95,
+                   help="JPEG/WebP quality, 1-100 (default: 95)")
+    p.add_argument("--max-megapixels", type=_ranged(float, 1, 10_000, "--max-megapixels"),
+                   default=MAX_PIXELS / 1e6, metavar="MP",
+                   help=f"refuse larger images, a guard against decompression bombs (default: {MAX_PIXELS / 1e6:g})")
     p.add_argument("--frame-by-frame", action="store_true",
                    help="videos: colorize every frame on its own (no temporal model; flickers more)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never the inputs)")
     p.add_argument("--version", action="version", version=f"colorize {__version__}")
-    args = p.parse_args(argv)
-    if args.temperature is not None and not 0 < args.temperature <= 1:
-        p.error("--temperature must be in (0, 1]")
-    return args
+    return p.parse_args(argv)
 
 
-def expand_inputs(items: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Each input as (file, path relative to the output folder); plus one error line per bad item."""
-    found, errors = [], []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.is_file()
-                           and f.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not f.name.startswith("."))
-            if not files:
-                errors.append(f"{item}: folder has no images or videos")
-            found += [(f, f.relative_to(path)) for f in files]
-        elif path.exists() or path.is_symlink():
-            found.append((path, Path(path.name)))
-        elif glob.has_magic(item):
-            files = sorted(Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file())
-            if not files:
-                errors.append(f"{item}: no files match")
-            found += [(f, Path(f.name)) for f in files]
-        else:
-            errors.append(f"{item}: no such file or folder")
-    return found, errors
+def show(path) -> str:
+    """A file name for a one-line message: quoted when it holds a newline or other control characters."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
 
 
-def output_path(rel: Path, out: Path, single_file: bool, video: bool = False) -> Path:
-    """Where one input's result goes; formats we cannot write (GIF...) become PNG, videos MP4."""
-    if single_file:
-        return out
-    if video:
-        return out / rel.with_suffix(rel.suffix.lower() if rel.suffix.lower() in VIDEO_WRITE else ".mp4")
-    suffix = rel.suffix.lower() if rel.suffix.lower() in WRITE_FORMATS else ".png"
-    return out / rel.with_suffix(suffix)
+def plan_output(arg: str, jobs: list, one_file_given: bool) -> tuple[Path, bool]:
+    """(output path, whether it names one file); raises ColorizeError for an impossible request."""
+    out = Path(arg)
+    folder_meant = arg.endswith(("/", os.sep)) or out.is_dir() or not out.suffix
+    if folder_meant:
+        return out, False
+    if out.suffix.lower() not in IMAGE_WRITE.keys() | VIDEO_WRITE:
+        raise ColorizeError(f"-o {show(arg)}: cannot write {out.suffix} files (images: "
+                            f"{', '.join(sorted(IMAGE_WRITE))}; videos: {', '.join(sorted(VIDEO_WRITE))}); "
+                            "for a folder, end the name with /")
+    if not (one_file_given and len(jobs) == 1):
+        raise ColorizeError(f"-o {show(arg)} names one file but there are {len(jobs)} inputs: give a folder")
+    return out, True
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    jobs, errors = expand_inputs(args.inputs)
+    """Run the command; returns the exit status."""
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)  # a kill cleans up like Ctrl-C does
+    except ValueError:  # not the main thread (e.g. called from a test runner's worker thread)
+        previous = None
+    try:
+        return _run(parse_args(argv))
+    except KeyboardInterrupt:
+        print("colorize: interrupted; nothing half-written was left", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args) -> int:
+    set_max_pixels(int(args.max_megapixels * 1e6))
+    jobs, errors = collect_inputs(args.inputs, exclude=args.output)
     for e in errors:
-        print(f"colorize: {e}", file=sys.stderr)
-    out = Path(args.output)
-    single_file = (len(jobs) == 1 and len(args.inputs) == 1 and Path(args.inputs[0]).is_file()
-                   and out.suffix.lower() in WRITE_FORMATS.keys() | VIDEO_WRITE and not out.is_dir())
+        print(f"colorize: {show(e)}", file=sys.stderr)
     if not jobs:
         return 1
     try:
+        one_file_given = len(args.inputs) == 1 and Path(args.inputs[0]).is_file()
+        out, single_file = plan_output(args.output, jobs, one_file_given)
         colorizer = Colorizer(args.weights, backend=args.backend, device=args.device,
                               working_size=args.working_size)
         if not single_file:
@@ -101,52 +137,61 @@ def main(argv=None) -> int:
         print(f"colorize: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"colorize: cannot create output folder {out}: {e.strerror or e}", file=sys.stderr)
+        print(f"colorize: cannot create output folder {show(out)}: {e.strerror or e}", file=sys.stderr)
         return 2
 
-    inputs = {src.resolve() for src, _ in jobs}
-    failed, skipped, taken = len(errors), 0, set()
+    inputs = {os.path.realpath(src) for src, _ in jobs}
+    failed, kept, taken, cleaned = len(errors), 0, set(), set()
     bar = tqdm(jobs, unit="image", disable=None if len(jobs) > 1 else True, file=sys.stderr)
     for src, rel in bar:
-        # by content; a file named like a video that FFmpeg cannot read still gets the video's error
-        video = is_video(src) or src.suffix.lower() in VIDEO_SUFFIXES
+        video = is_video(src)
         dst = output_path(rel, out, single_file, video)
         try:
-            if dst.resolve() in inputs:
-                raise ColorizeError(f"output {dst} is an input; choose another output")
-            if dst.resolve() in taken:
-                raise ColorizeError(f"another input already writes {dst}")
-            taken.add(dst.resolve())
+            if os.path.realpath(dst) in inputs:
+                raise ColorizeError(f"output {show(dst)} is an input; choose another output")
+            if os.path.realpath(dst) in taken:
+                raise ColorizeError(f"another input already writes {show(dst)}")
+            taken.add(os.path.realpath(dst))
+            if single_file and video != (dst.suffix.lower() in VIDEO_WRITE):
+                raise ColorizeError(f"a {'video' if video else 'photo'} cannot be written as {dst.suffix}: use "
+                                    + (", ".join(sorted(VIDEO_WRITE)) if video else ", ".join(sorted(IMAGE_WRITE))))
             if dst.exists() and not args.overwrite:
-                tqdm.write(f"colorize: {dst} exists, kept (use --overwrite to replace it)", file=sys.stderr)
-                skipped += 1
-                continue
+                raise OutputExists(f"{show(dst)} exists, kept (use --overwrite to replace it)")
             try:
                 dst.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise ColorizeError(f"cannot create output folder {dst.parent}: {e.strerror or e}") from None
+                raise ColorizeError(f"cannot create output folder {show(dst.parent)}: {e.strerror or e}") from None
+            if dst.parent not in cleaned:
+                remove_stale_temps(dst.parent)  # left by runs that were killed
+                cleaned.add(dst.parent)
             if video:
-                _colorize_video(src, dst, colorizer, args, position=1 if len(jobs) > 1 else 0)
+                warning = _colorize_video(src, dst, colorizer, args, position=1 if len(jobs) > 1 else 0)
+                if warning:
+                    raise ColorizeError(warning)
             else:
-                colorizer.colorize_file(src, dst, args.temperature, quality=args.quality)
+                colorizer.colorize_file(src, dst, args.temperature, quality=args.quality, overwrite=args.overwrite)
+        except OutputExists as e:
+            kept += 1
+            tqdm.write(f"colorize: {e}", file=sys.stderr)
         except ColorizeError as e:
             failed += 1
-            tqdm.write(f"colorize: {src}: {e}", file=sys.stderr)
+            tqdm.write(f"colorize: {show(src)}: {e}", file=sys.stderr)
         except MemoryError:
             failed += 1
-            tqdm.write(f"colorize: {src}: out of memory (try a smaller --working-size or image)", file=sys.stderr)
+            tqdm.write(f"colorize: {show(src)}: out of memory (try a smaller --working-size or image)", file=sys.stderr)
         except OSError as e:
             failed += 1
-            tqdm.write(f"colorize: {src}: {e.strerror or e}", file=sys.stderr)
-    done = len(jobs) - (failed - len(errors)) - skipped
+            tqdm.write(f"colorize: {show(src)}: {e.strerror or e}", file=sys.stderr)
+    done = len(jobs) - (failed - len(errors)) - kept
     if len(jobs) > 1 or failed:
-        print(f"colorize: {done} colorized, {skipped} kept, {failed} failed "
+        print(f"colorize: {done} colorized, {kept} kept, {failed} failed "
               f"({colorizer.backend} on {colorizer.device})", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _colorize_video(src: Path, dst: Path, colorizer: Colorizer, args, position: int) -> None:
-    """One video, with its own frame progress bar; skipped corrupt packets are reported."""
+def _colorize_video(src: Path, dst: Path, colorizer: Colorizer, args, position: int) -> str | None:
+    """One video, with its own frame progress bar; returns a warning when it ended early (the
+    frames decoded up to there are written). Skipped corrupt packets are reported."""
     with tqdm(unit="frame", desc=src.name, disable=None, leave=position == 0, position=position,
               file=sys.stderr) as frames:
         def progress(done: int, total: int) -> None:
@@ -154,11 +199,13 @@ def _colorize_video(src: Path, dst: Path, colorizer: Colorizer, args, position: 
             frames.update(done - frames.n)
 
         result = colorize_video(src, dst, args.temperature, progress, colorizer,
-                                temporal=not args.frame_by_frame)
-    if result.skipped or result.warning:
-        why = "; ".join(filter(None, [f"skipped {result.skipped} corrupt packet(s)" if result.skipped else None,
-                                      result.warning]))
-        tqdm.write(f"colorize: {src}: {why}; wrote {result.frames} frames", file=sys.stderr)
+                                temporal=not args.frame_by_frame, overwrite=args.overwrite)
+    if result.skipped and not result.warning:
+        tqdm.write(f"colorize: {show(src)}: skipped {result.skipped} corrupt packet(s); "
+                   f"wrote {result.frames} frames", file=sys.stderr)
+    if result.warning:
+        return f"{result.warning}; wrote the {result.frames} frames before it to {show(dst)}"
+    return None
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ColorizeError
+
 # Analog BT.601 YUV: Y in [0, 1], U = U_MAX (B - Y) / (1 - Wb) in [-U_MAX, U_MAX], V likewise from R.
 # Built from the definition (not rounded table values) so that grey has exactly zero chroma.
 U_MAX, V_MAX = 0.436, 0.615
@@ -142,14 +144,28 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     return z
 
 
+TEMPERATURE_VIVID = 0.05  # the vivid end of the useful range: below it every pixel is nearly its mode
+
+
+def check_temperature(temperature) -> float:
+    """The temperature as a float if it is in (0, 1] (1 = plain mean, towards 0 = the mode);
+    otherwise ColorizeError. The one definition every front end uses."""
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise ColorizeError(f"temperature must be a number in (0, 1], got {temperature!r}") from None
+    if not 0 < t <= 1:
+        raise ColorizeError(f"temperature must be in (0, 1], got {t:g}")
+    return t
+
+
 def annealed_mean(logits: np.ndarray, centers: np.ndarray, temperature: float, axis: int = 1) -> np.ndarray:
     """Expected UV under z^(1/T) renormalised, with z = softmax(logits).
 
     z^(1/T) / Σ z^(1/T) is softmax(logits / T), so we never raise tiny probabilities to a power.
     T = 1 is the plain mean, T -> 0 the mode. `axis` is the bin axis; UV ends up on that axis.
     """
-    if not 0 <= temperature <= 1:
-        raise ValueError(f"temperature must be in (0, 1], got {temperature}")
+    check_temperature(temperature)
     logits = np.moveaxis(np.asarray(logits, np.float32), axis, -1)
     if temperature < 1e-3:  # the limit: all weight on the most likely bin
         uv = centers[np.argmax(logits, axis=-1)]

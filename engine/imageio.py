@@ -6,7 +6,6 @@ optional alpha channel and what is needed to give the result back in the same ki
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,15 +13,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 150_000_000  # refuse anything larger before decoding it (decompression bombs)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm",
-                  ".pgm", ".pbm", ".pnm", ".tga", ".jp2"}
-WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
-                 ".webp": "WEBP", ".bmp": "BMP"}
+from .errors import ColorizeError
+from .media import IMAGE_WRITE, atomic_output, check_input_file
+
+MAX_PIXELS = 150_000_000  # default limit: larger images are refused before decoding (decompression bombs)
+_max_pixels = MAX_PIXELS
 
 
-class ColorizeError(Exception):
-    """A problem with an input, an output or the weights, explained in one line."""
+def set_max_pixels(limit: int) -> None:
+    """Change the one size limit of read_image (the CLI's --max-megapixels)."""
+    global _max_pixels
+    _max_pixels = int(limit)
 
 
 @dataclass
@@ -37,25 +38,17 @@ class Picture:
         return self.samples.shape[1], self.samples.shape[0]
 
 
-def check_input_file(path: Path, kind: str) -> None:
-    """Refuse a folder or an empty file before a decoder sees it; stat's own errors propagate."""
-    if path.is_dir():
-        raise ColorizeError(f"is a folder, not {kind}")
-    if path.stat().st_size == 0:
-        raise ColorizeError("empty file (0 bytes)")
-
-
 def read_image(path: str | os.PathLike) -> Image.Image:
-    """Open an image file fully decoded and upright (EXIF orientation applied, first frame only)."""
+    """Open an image file fully decoded and upright (EXIF orientation applied, first frame only).
+    Images over the size limit (150 MP unless set_max_pixels) are refused before decoding."""
     path = Path(path)
     try:
         check_input_file(path, "an image")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+        im = _open_unchecked(path)
         w, h = im.size
-        if w * h > MAX_PIXELS:
-            raise ColorizeError(f"image too large: {w}x{h} pixels (limit {MAX_PIXELS // 1_000_000} MP)")
+        if w * h > _max_pixels:
+            raise ColorizeError(f"image too large: {w}x{h} pixels = {w * h / 1e6:.0f} MP (limit "
+                                f"{_max_pixels / 1e6:g} MP; the colorize command's --max-megapixels raises it)")
         im.seek(0)  # animated GIF/WebP/APNG: colorize the first frame
         im.load()
         return ImageOps.exif_transpose(im)
@@ -67,10 +60,21 @@ def read_image(path: str | os.PathLike) -> Image.Image:
         raise ColorizeError("permission denied") from None
     except UnidentifiedImageError:
         raise ColorizeError("not an image, or a format Pillow cannot read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ColorizeError("image too large (possible decompression bomb)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ColorizeError(f"truncated or corrupt image ({e})") from None
+
+
+def _open_unchecked(path: Path) -> Image.Image:
+    """Image.open without Pillow's own decompression-bomb limits (89 MP warning, 179 MP error):
+    read_image applies one limit of its own, from the header, before decoding."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def to_picture(image) -> Picture:
@@ -140,37 +144,28 @@ def from_picture(rgb: np.ndarray, pic: Picture):
     return Image.fromarray(rgb) if pic.kind == "pil" else rgb
 
 
-def write_image(image, path: str | os.PathLike, quality: int = 95) -> None:
-    """Write a PIL image or uint8/uint16 RGB(A) array atomically (temp file, then rename)."""
+def write_image(image, path: str | os.PathLike, quality: int = 95, overwrite: bool = True) -> None:
+    """Write a PIL image or uint8/uint16 RGB(A) array atomically (temp file, then rename);
+    without `overwrite`, an existing file is kept (OutputExists)."""
     path = Path(path)
-    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    fmt = IMAGE_WRITE.get(path.suffix.lower())
     if fmt is None:
         raise ColorizeError(f"cannot write {path.suffix or 'files without an extension'}: "
-                            f"use one of {', '.join(sorted(WRITE_FORMATS))}")
+                            f"use one of {', '.join(sorted(IMAGE_WRITE))}")
     if isinstance(image, np.ndarray) and image.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
         image = (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    if isinstance(image, np.ndarray) and image.dtype != np.uint16:
+        image = Image.fromarray(image)
     if isinstance(image, Image.Image) and fmt in ("JPEG", "BMP") and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")  # these formats have no alpha channel
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".colorize-", suffix=path.suffix, dir=path.parent or ".")
-    except FileNotFoundError:
-        raise ColorizeError(f"output folder does not exist: {path.parent}") from None
-    except PermissionError:
-        raise ColorizeError(f"output folder is not writable: {path.parent}") from None
-    os.close(fd)
-    try:
-        if isinstance(image, np.ndarray) and image.dtype == np.uint16:
-            _write_16bit(image, tmp)
-        else:
-            if isinstance(image, np.ndarray):
-                image = Image.fromarray(image)
-            image.save(tmp, fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
-        os.replace(tmp, path)
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            if isinstance(image, np.ndarray) and image.dtype == np.uint16:
+                _write_16bit(image, tmp)
+            else:
+                image.save(tmp, fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
     except OSError as e:
         raise ColorizeError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _write_16bit(rgb: np.ndarray, path: str) -> None:

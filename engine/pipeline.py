@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 
 from .backends import open_backend
-from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, softmax
-from .imageio import ColorizeError, Picture, from_picture, read_image, to_picture, write_image
+from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, check_temperature, softmax
+from .errors import ColorizeError
+from .imageio import Picture, from_picture, read_image, to_picture, write_image
 from .weights import Bundle, load_bundle
 
 STRIDE = 8          # the network's input must be a multiple of this (3 downsamplings)
@@ -19,6 +20,7 @@ STRIP_ROWS = 256    # full-resolution work is done in strips so a 12 MP photo st
 GUIDE_RADIUS = 2    # guided filter window radius, in low-resolution chroma pixels
 GUIDE_EPS = 1e-3    # guided filter regulariser: smaller = colour follows luminance edges more
 FINE_SIZE = 1024    # 8-bit path: long side at which colour edges are aligned to luminance edges
+MAX_WORKING_SIZE = FINE_SIZE  # the network input is taken from the fine luminance: more adds nothing
 
 
 def working_shape(h: int, w: int, working_size: int) -> tuple[int, int]:
@@ -44,7 +46,7 @@ def full_luminance(pic: Picture) -> np.ndarray:
     return y
 
 
-def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
+def resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
     """Area-average when shrinking, bilinear when growing; 8-bit becomes float32 in [0, 1]."""
     shrinking = h <= img.shape[0] and w <= img.shape[1]
     out = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
@@ -89,7 +91,7 @@ def fine_luminance(y: np.ndarray) -> np.ndarray:
     pass from which the network input, the guide and the 8-bit renderer all take their luminance."""
     h, w = y.shape
     scale = min(1.0, FINE_SIZE / max(h, w))
-    return _resize(y, max(1, round(h * scale)), max(1, round(w * scale)))
+    return resize(y, max(1, round(h * scale)), max(1, round(w * scale)))
 
 
 def render(y: np.ndarray, coef: np.ndarray, maxval: float, dtype, fine: np.ndarray | None = None) -> np.ndarray:
@@ -151,19 +153,75 @@ def _render_float(y: np.ndarray, coef: np.ndarray, maxval: float, dtype) -> np.n
 
 
 @dataclass
+class Canvas:
+    """A picture's full-resolution luminance, ready to take colour predicted at low resolution."""
+
+    luminance: np.ndarray   # (H, W) full-resolution Y: uint8, or float32 in [0, 1]
+    fine: np.ndarray        # fine_luminance(luminance), long side <= FINE_SIZE
+    picture: Picture        # the source, for alpha, depth and kind
+
+    @classmethod
+    def of(cls, image) -> "Canvas":
+        """From a path, PIL image, numpy array or Picture."""
+        if isinstance(image, (str, Path)):
+            image = read_image(image)
+        pic = image if isinstance(image, Picture) else to_picture(image)
+        y = full_luminance(pic)
+        return cls(y, fine_luminance(y), pic)
+
+    def network_input(self, working_size: int) -> np.ndarray:
+        """The luminance at the working size, (1, 1, h, w) float32, as the network takes it."""
+        h, w = working_shape(*self.luminance.shape, working_size)
+        return resize(self.fine, h, w)[None, None]
+
+    def guide(self, h: int, w: int) -> np.ndarray:
+        """Luminance at the chroma's resolution (h, w), in [0, 1]: the guided filter's guide."""
+        return resize(self.fine, h, w)
+
+    def rgb(self, uv: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
+        """Low-resolution chroma (h, w, 2) on the full-resolution luminance: RGB (H, W, 3) at the
+        source's depth (uint8, uint16, or float32 in [0, 1])."""
+        uv = np.ascontiguousarray(uv, np.float32)
+        coef = guided_coefficients(self.guide(*uv.shape[:2]) if guide is None else guide, uv)
+        dtype = np.float32 if self.picture.maxval == 1.0 else self.picture.samples.dtype
+        return render(self.luminance, coef, self.picture.maxval, dtype, self.fine)
+
+    def render(self, uv: np.ndarray, guide: np.ndarray | None = None):
+        """The colorized image in the kind of the input (PIL or numpy), alpha restored."""
+        return from_picture(self.rgb(uv, guide), self.picture)
+
+    def save(self, uv: np.ndarray, dst: str | os.PathLike, quality: int = 95, overwrite: bool = True) -> None:
+        """Write the colorized image atomically at the source's depth where the format allows
+        (16-bit PNG and TIFF; float sources are stored as 16-bit)."""
+        rgb, pic = self.rgb(uv), self.picture
+        if rgb.dtype == np.uint8:
+            write_image(from_picture(rgb, pic), dst, quality=quality, overwrite=overwrite)
+            return
+        alpha = pic.alpha
+        if rgb.dtype == np.float32:
+            rgb = (rgb * 65535 + 0.5).astype(np.uint16)
+            alpha = None if alpha is None else (np.clip(alpha, 0, 1) * 65535 + 0.5).astype(np.uint16)
+        write_image(rgb if alpha is None else np.dstack([rgb, alpha]), dst, quality=quality, overwrite=overwrite)
+
+
+@dataclass
 class Prediction:
     """The network's per-pixel bin distribution for one image, ready to render at any temperature."""
 
     logits: np.ndarray      # (n_bins, h, w) at half the working size
-    luminance: np.ndarray   # (H, W) full-resolution Y: uint8, or float32 in [0, 1]
-    fine: np.ndarray        # fine_luminance(luminance), long side <= FINE_SIZE
-    picture: Picture        # the source, for alpha, depth and kind
+    canvas: Canvas          # the image's full-resolution side
     centers: np.ndarray     # (n_bins, 2) UV of each bin
     temperature: float      # the default used by render()
 
+    def __repr__(self) -> str:
+        h, w = self.canvas.luminance.shape
+        return (f"Prediction({self.logits.shape[0]} bins at {self.logits.shape[2]}x{self.logits.shape[1]} "
+                f"for a {w}x{h} image, temperature {self.temperature:g})")
+
     @property
     def probs(self) -> np.ndarray:
-        """Per-pixel probability of each bin, (n_bins, h, w)."""
+        """Probability of each bin at each pixel of the network's output grid (half the working
+        size), (n_bins, h, w)."""
         return softmax(self.logits, axis=0)
 
     def chroma(self, temperature: float | None = None) -> np.ndarray:
@@ -173,19 +231,17 @@ class Prediction:
 
     def guide(self) -> np.ndarray:
         """Luminance at the chroma's resolution, (h, w) in [0, 1]: the guided filter's guide."""
-        return _resize(self.fine, *self.logits.shape[1:])
+        return self.canvas.guide(*self.logits.shape[1:])
 
     def render(self, temperature: float | None = None):
         """The colorized image at full resolution, in the kind of the input (PIL or numpy)."""
-        return self.render_chroma(self.chroma(temperature))
+        return self.canvas.render(self.chroma(temperature))
 
-    def render_chroma(self, uv: np.ndarray, guide: np.ndarray | None = None):
-        """Like render(), from a given low-resolution chroma (h, w, 2), e.g. one made consistent
-        with earlier video frames; `guide` is self.guide(), if already at hand."""
-        coef = guided_coefficients(self.guide() if guide is None else guide, np.ascontiguousarray(uv))
-        dtype = np.float32 if self.picture.maxval == 1.0 else self.picture.samples.dtype
-        rgb = render(self.luminance, coef, self.picture.maxval, dtype, self.fine)
-        return from_picture(rgb, self.picture)
+    def save(self, dst: str | os.PathLike, temperature: float | None = None, quality: int = 95,
+             overwrite: bool = True) -> None:
+        """Render and write to dst atomically (PNG, JPEG, TIFF, WebP, BMP by its suffix); 16-bit
+        sources stay 16-bit in PNG and TIFF. Without `overwrite` an existing dst is kept."""
+        self.canvas.save(self.chroma(temperature), dst, quality, overwrite)
 
 
 class Colorizer:
@@ -196,8 +252,9 @@ class Colorizer:
         self.bundle: Bundle = load_bundle(weights)
         self.net = open_backend(self.bundle, backend, device)
         self.working_size = int(working_size or self.bundle.working_size)
-        if self.working_size < STRIDE:
-            raise ColorizeError(f"working size must be at least {STRIDE}")
+        if not STRIDE <= self.working_size <= MAX_WORKING_SIZE:
+            raise ColorizeError(f"working size must be in [{STRIDE}, {MAX_WORKING_SIZE}], got {self.working_size}")
+        self._temporal = None
 
     @property
     def backend(self) -> str:
@@ -209,18 +266,22 @@ class Colorizer:
 
     @property
     def temperature(self) -> float:
+        """The model's default temperature."""
         return self.bundle.temperature
 
     def predict(self, image) -> Prediction:
         """Run the network once; the Prediction renders any temperature without running it again."""
-        if isinstance(image, (str, Path)):
-            image = read_image(image)
-        pic = image if isinstance(image, Picture) else to_picture(image)
-        y = full_luminance(pic)
-        fine = fine_luminance(y)
-        h, w = working_shape(*y.shape, self.working_size)
-        logits = self.net(_resize(fine, h, w)[None, None])[0]
-        return Prediction(logits, y, fine, pic, self.bundle.bins.centers, self.temperature)
+        canvas = Canvas.of(image)
+        logits = self.net(canvas.network_input(self.working_size))[0]
+        return Prediction(logits, canvas, self.bundle.bins.centers, self.temperature)
+
+    def temporal(self):
+        """The weights' video step (engine.temporal.TemporalSession), opened once."""
+        if self._temporal is None:
+            from .temporal import TemporalSession
+
+            self._temporal = TemporalSession(self.bundle)
+        return self._temporal
 
     def colorize(self, image, temperature: float | None = None):
         """Colorize a path (returns a PIL image), PIL image or numpy array (same kind back), or a
@@ -230,12 +291,9 @@ class Colorizer:
         return self.predict(image).render(temperature)
 
     def colorize_file(self, src: str | os.PathLike, dst: str | os.PathLike,
-                      temperature: float | None = None, quality: int = 95) -> None:
+                      temperature: float | None = None, quality: int = 95, overwrite: bool = True) -> None:
         """Read src, colorize, write dst atomically. 16-bit sources stay 16-bit in PNG/TIFF."""
-        pic = to_picture(read_image(src))
-        if pic.maxval == 65535.0:
-            pic.kind = "numpy"  # PIL has no 16-bit RGB; write_image stores the array's 16 bits
-        write_image(self.predict(pic).render(temperature), dst, quality=quality)
+        self.predict(src).save(dst, temperature, quality, overwrite)
 
 
 _default: Colorizer | None = None

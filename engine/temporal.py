@@ -2,22 +2,19 @@
 history of the last outputs, and the small ONNX network that blends them (engine/temporal_model.py
 has its torch twin and explains the design). No torch here.
 
-Files, beside the image model's in the weights folder: temporal.json (config, training record),
-temporal.onnx (what runs), temporal.safetensors (for training and the torch side).
+Its files live in the weights folder beside the image model's (see weights.py): temporal.onnx
+(what runs), temporal.safetensors (training, torch) and the "temporal" section of model.json.
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .imageio import ColorizeError
+from .errors import ColorizeError
+from .weights import Bundle
 
-FORMAT = "colorize-temporal/1"
 LUMA_GAIN = 8.0  # |Y - warped past Y| is small; scaled so that the network's first layer sees it
 
 
@@ -34,29 +31,16 @@ class TemporalConfig:
         return cls(window=int(d["window"]), width=int(d["width"]))
 
 
-def has_temporal(root: str | os.PathLike) -> bool:
-    """True when a weights folder carries a temporal model."""
-    return (Path(root) / "temporal.json").is_file()
+class TemporalSession:
+    """A weights folder's video step, run by onnxruntime on the CPU (it is tiny)."""
 
-
-class TemporalNet:
-    """The exported blending network, run by onnxruntime on the CPU (it is tiny)."""
-
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, bundle: Bundle):
         import onnxruntime as ort
 
-        root = Path(root)
-        meta_path, onnx_path = root / "temporal.json", root / "temporal.onnx"
-        if not meta_path.is_file() or not onnx_path.is_file():
-            raise ColorizeError(f"no temporal model in {root} (temporal.json/.onnx missing): "
+        if "temporal" not in bundle.offers:
+            raise ColorizeError(f"no temporal model in {bundle.root}: "
                                 "use --frame-by-frame, or train one with training.train_temporal")
-        try:
-            self.meta = json.loads(meta_path.read_text())
-            if self.meta.get("format") != FORMAT:
-                raise ValueError(f"format is {self.meta.get('format')!r}, expected {FORMAT!r}")
-            self.cfg = TemporalConfig.from_dict(self.meta["config"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise ColorizeError(f"temporal metadata {meta_path} is corrupt: {e}") from None
+        self.cfg = TemporalConfig.from_dict(bundle.temporal["config"])
         options = ort.SessionOptions()
         options.log_severity_level = 3
         # One thread that sleeps when idle: a second spinning thread pool beside the image
@@ -64,14 +48,15 @@ class TemporalNet:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        path = bundle.temporal_onnx_path
         try:
-            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001 -- onnxruntime's own exception types
-            raise ColorizeError(f"weights file {onnx_path} is corrupt or truncated "
+            raise ColorizeError(f"weights file {path} is corrupt or truncated "
                                 f"({str(e).splitlines()[0][:120]})") from None
 
     def __call__(self, y, uv, prev_y, prev_uv) -> np.ndarray:
-        """Channel-first float32 arrays with a batch of 1, as TemporalNet.forward takes them."""
+        """Channel-first float32 arrays with a batch of 1, as TemporalBlend.forward takes them."""
         feeds = {"y": y, "uv": uv, "prev_y": prev_y, "prev_uv": prev_uv}
         return self.session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feeds.items()})[0]
 
@@ -99,7 +84,7 @@ def warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
 class TemporalState:
     """One video's memory: the previous luminance and the last K-1 outputs, aligned to it."""
 
-    def __init__(self, net: TemporalNet):
+    def __init__(self, net: TemporalSession):
         self.net, self.k = net, net.cfg.window
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.prev_y: np.ndarray | None = None          # (h, w) float32

@@ -16,7 +16,7 @@ import torch.nn as nn
 from .temporal import LUMA_GAIN, TemporalConfig
 
 
-class TemporalNet(nn.Module):
+class TemporalBlend(nn.Module):
     def __init__(self, cfg: TemporalConfig):
         super().__init__()
         self.cfg = cfg
@@ -38,43 +38,13 @@ class TemporalNet(nn.Module):
         return (w.unsqueeze(2) * cand).sum(1)
 
 
-def save_temporal(model: TemporalNet, root, extra: dict | None = None) -> None:
-    """Write temporal.safetensors, temporal.onnx and temporal.json into a weights folder."""
-    import json
-    import warnings
-    from pathlib import Path
-
-    from safetensors.torch import save_file
-
-    from .temporal import FORMAT
-
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    model = model.eval().cpu()
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "temporal.safetensors"))
-    k, h, w = model.cfg.window, 24, 32
-    dummy = (torch.rand(1, 1, h, w), torch.rand(1, 2, h, w) - 0.5, torch.rand(1, k - 1, h, w),
-             torch.rand(1, 2 * (k - 1), h, w) - 0.5)
-    names = ["y", "uv", "prev_y", "prev_uv"]
-    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but exact for this net
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, dummy, str(root / "temporal.onnx"), input_names=names, output_names=["uv_out"],
-                          dynamic_axes={n: {2: "height", 3: "width"} for n in names + ["uv_out"]},
-                          opset_version=17, dynamo=False)
-    meta = {"format": FORMAT, "config": model.cfg.to_dict(), **(extra or {})}
-    (root / "temporal.json").write_text(json.dumps(meta, indent=1))
-
-
-def load_temporal_torch(root) -> TemporalNet:
-    """The torch module from a weights folder's temporal.json + temporal.safetensors."""
-    import json
-    from pathlib import Path
-
+def load_temporal_torch(root) -> TemporalBlend:
+    """The torch module of a weights folder's video step (temporal.safetensors)."""
     from safetensors.torch import load_file
 
-    from .temporal import TemporalConfig
+    from .weights import load_bundle
 
-    root = Path(root)
-    model = TemporalNet(TemporalConfig.from_dict(json.loads((root / "temporal.json").read_text())["config"]))
-    model.load_state_dict(load_file(str(root / "temporal.safetensors")))
+    bundle = load_bundle(root)
+    model = TemporalBlend(TemporalConfig.from_dict(bundle.temporal["config"]))
+    model.load_state_dict(load_file(str(bundle.temporal_safetensors_path)))
     return model.eval()

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .imageio import ColorizeError
+from .color import check_temperature
+from .errors import ColorizeError
 from .pipeline import Colorizer, Prediction
-from .temporal import TemporalNet, TemporalState
+from .temporal import TemporalState
 from .videoio import VideoInfo, VideoReader, VideoWriter
-
-_temporal_cache: dict[Path, TemporalNet] = {}
 
 
 @dataclass
@@ -36,40 +35,29 @@ class FrameColorizer:
 
     def __init__(self, colorizer: Colorizer, temperature: float | None = None, temporal: bool = True):
         self.colorizer = colorizer
-        self.temperature = colorizer.temperature if temperature is None else float(temperature)
-        if not 0 < self.temperature <= 1:
-            raise ColorizeError(f"temperature must be in (0, 1], got {self.temperature}")
-        self.state = TemporalState(load_temporal(colorizer.bundle.root)) if temporal else None
+        self.temperature = check_temperature(colorizer.temperature if temperature is None else temperature)
+        self.state = TemporalState(colorizer.temporal()) if temporal else None
 
-    def chroma(self, frame: np.ndarray) -> tuple[Prediction, np.ndarray, np.ndarray]:
+    def own_chroma(self, frame: np.ndarray) -> tuple[Prediction, np.ndarray, np.ndarray]:
         """This frame alone: its Prediction, low-resolution Y in [0, 1] (the guide), chroma (h, w, 2)."""
         pred = self.colorizer.predict(frame)
         return pred, pred.guide(), pred.chroma(self.temperature)
 
-    @staticmethod
-    def render(pred: Prediction, guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
-        """Low-resolution chroma on the frame's full-resolution Y, through the engine's own renderer."""
-        return pred.render_chroma(uv, guide)
-
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The colorized frame, (H, W, 3) uint8, made consistent with the frames before it."""
-        pred, guide, uv = self.chroma(frame)
+        pred, guide, uv = self.own_chroma(frame)
         if self.state is not None:
             uv = self.state(guide, uv)
-        return self.render(pred, guide, uv)
-
-
-def load_temporal(root: Path) -> TemporalNet:
-    """The temporal network of a weights folder, opened once per process."""
-    root = Path(root).resolve()
-    if root not in _temporal_cache:
-        _temporal_cache[root] = TemporalNet(root)
-    return _temporal_cache[root]
+        return pred.canvas.render(uv, guide)
 
 
 def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
-                   progress=None, colorizer: Colorizer | None = None, temporal: bool = True) -> VideoResult:
+                   progress=None, colorizer: Colorizer | None = None, temporal: bool | None = True,
+                   overwrite: bool = True) -> VideoResult:
     """Colorize the video src into dst (container from dst's extension), audio copied unchanged.
+
+    temporal: True uses the weights' video step (an error if they have none), False colorizes
+    every frame on its own, None uses the video step when the weights offer one.
 
     progress(done, total) is called after every frame; total is the container's frame count or an
     estimate (0 if unknown). Raises ColorizeError with one line for any bad input or output.
@@ -81,9 +69,11 @@ def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: 
     if dst.exists() and dst.resolve() == src.resolve():
         raise ColorizeError(f"output {dst} is the input; choose another output")
     colorizer = colorizer or _default_colorizer()
+    if temporal is None:
+        temporal = "temporal" in colorizer.bundle.offers
     frames = FrameColorizer(colorizer, temperature, temporal)
     with VideoReader(src) as reader:
-        writer = VideoWriter(dst, reader.info, reader.audio)
+        writer = VideoWriter(dst, reader.info, reader.audio, overwrite)
         # Decoding and encoding run in their own threads (FFmpeg releases the GIL), overlapping
         # the network; queues of a few frames keep memory bounded. The writer's thread is the
         # only one that touches the output file, so audio copies and frames stay in order.

@@ -5,17 +5,15 @@ audio packets untouched. Every failure becomes one `ColorizeError` line; outputs
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from .imageio import ColorizeError, check_input_file
+from .errors import ColorizeError
+from .media import AtomicFile, atomic_output, check_input_file
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
-                            ".flv", ".ts", ".mts", ".264", ".h264", ".y4m", ".ogv"})
 # FFmpeg also "demuxes" still images and GIFs; those belong to the photo pipeline.
 _IMAGE_DEMUXERS = ("image2", "_pipe", "gif", "apng", "webp", "png", "bmp", "tiff")
 MAX_BAD_PACKETS = 50   # consecutive undecodable packets after which the file is given up on
@@ -50,7 +48,7 @@ class VideoInfo:
     duration: float         # seconds, from the container; 0 if unknown
 
 
-def is_video(path: str | os.PathLike) -> bool:
+def has_video_stream(path: str | os.PathLike) -> bool:
     """True when FFmpeg finds a video stream that is not a still image or GIF (decided by content)."""
     try:
         av = _av()
@@ -160,21 +158,16 @@ class VideoReader:
 class VideoWriter:
     """Encode RGB frames (and copy audio packets) to a temporary file, renamed over dst on success."""
 
-    def __init__(self, dst: str | os.PathLike, info: VideoInfo, audio_stream=None):
+    def __init__(self, dst: str | os.PathLike, info: VideoInfo, audio_stream=None, overwrite: bool = True):
         av = _av()
         self.dst = Path(dst)
-        try:
-            fd, self.tmp = tempfile.mkstemp(prefix=".colorize-", suffix=self.dst.suffix, dir=self.dst.parent)
-        except FileNotFoundError:
-            raise ColorizeError(f"output folder does not exist: {self.dst.parent}") from None
-        except PermissionError:
-            raise ColorizeError(f"output folder is not writable: {self.dst.parent}") from None
-        os.close(fd)
+        self.file = AtomicFile(self.dst, overwrite)
+        self.tmp = self.file.path
         self.info, self.frames, self.last_pts = info, 0, -1
         try:
             self.container = av.open(self.tmp, "w")
         except Exception as e:  # noqa: BLE001 -- an unknown extension is FFmpeg's ValueError or FFmpegError
-            self._discard()
+            self.file.discard()
             raise ColorizeError(f"cannot write {self.dst.suffix or 'files without an extension'} "
                                 f"video ({_why(e)}); use .mp4, .mkv, .mov or .avi") from None
         try:
@@ -237,7 +230,7 @@ class VideoWriter:
         try:
             self._mux(self.stream.encode(None))
             self.container.close()
-            os.replace(self.tmp, self.dst)
+            self.file.commit()
         except av.FFmpegError as e:
             self.abort()
             raise ColorizeError(f"cannot write {self.dst} ({_why(e)})") from None
@@ -254,8 +247,38 @@ class VideoWriter:
             self.container.close()
         except Exception:  # noqa: BLE001 -- closing a half-written file may fail; we delete it anyway
             pass
-        self._discard()
+        self.file.discard()
 
-    def _discard(self) -> None:
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+
+def first_frame(path: str | os.PathLike) -> np.ndarray:
+    """The first decodable frame of a video, RGB uint8 (H, W, 3): a preview or thumbnail."""
+    with VideoReader(path) as reader:
+        for item in reader.items():
+            if item[0] == "video":
+                return item[2]
+    raise ColorizeError("video has no frames that could be decoded")
+
+
+def copy_video(src: str | os.PathLike, dst: str | os.PathLike, overwrite: bool = True) -> None:
+    """Write a finished video as dst: copied when the containers match, else its streams remuxed
+    into dst's container, never re-encoded; atomically, like every output."""
+    import shutil
+
+    av = _av()
+    src, dst = Path(src), Path(dst)
+    try:
+        with atomic_output(dst, overwrite) as tmp:
+            if src.suffix.lower() == dst.suffix.lower():
+                shutil.copyfile(src, tmp)
+                return
+            with av.open(str(src)) as inp, av.open(tmp, "w") as out:
+                streams = {s.index: out.add_stream_from_template(s) for s in inp.streams
+                           if s.type in ("video", "audio")}
+                for packet in inp.demux(*[inp.streams[i] for i in streams]):
+                    if packet.dts is not None:
+                        packet.stream = streams[packet.stream.index]
+                        out.mux(packet)
+    except av.FFmpegError as e:
+        raise ColorizeError(f"cannot write {dst} ({_why(e)})") from None
+    except OSError as e:
+        raise ColorizeError(f"cannot write {dst}: {e.strerror or e}") from None

@@ -22,8 +22,9 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
+
+from engine import ColorizeError, __version__, atomic_output, default_weights_dir, load_bundle
 
 MARKER = "colorize-gimp-plugin"          # appears in both plug-in sources: "this file is ours"
 INSTALLED_BY = "colorize-install-gimp"
@@ -175,13 +176,6 @@ def check_engine(command: list[str]) -> str:
     return r.stdout.strip()
 
 
-def shipped_weights() -> Path | None:
-    spec = find_spec("engine")
-    if spec and spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0]) / "weights"
-    return None
-
-
 # ------------------------------------------------------------------------------------------- actions
 
 class Actions:
@@ -211,14 +205,11 @@ class Actions:
         self.say(f"write {path} (mode {mode:o})")
         if self.dry_run:
             return
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         try:
-            tmp.write_bytes(data)
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+            with atomic_output(path, mode=mode) as tmp:
+                Path(tmp).write_bytes(data)
+        except ColorizeError as e:
+            raise InstallError(str(e)) from None
 
     def remove(self, path: Path):
         self.say(f"remove {path}")
@@ -261,7 +252,6 @@ def install(target: Target, command: list[str], weights: str | None, timeout: in
     created = act.mkdirs(target.plugin_file.parent)
     # folders created by an earlier run stay ours to remove
     created = list(dict.fromkeys((old or {}).get("created_dirs", []) + created))
-    from engine import __version__
     manifest = {
         "installed_by": INSTALLED_BY,
         "colorize_version": __version__,
@@ -345,10 +335,13 @@ def main(argv=None, *, platform: str | None = None, env: dict | None = None, hom
             raise InstallError("--timeout must be positive")
         if not args.no_check:
             print(f"engine: {' '.join(command)} ({check_engine(command)})")
-        wdir = Path(weights) if weights else None if args.engine_command else shipped_weights()
-        if wdir is not None and not (wdir / "model.json").is_file():
-            print(f"warning: no weights at {wdir} yet: the plug-in will report this until a model is "
-                  "there (or reinstall with --weights DIR)")
+        wdir = Path(weights) if weights else None if args.engine_command else default_weights_dir()
+        if wdir is not None:
+            try:
+                load_bundle(wdir)
+            except ColorizeError as e:
+                print(f"warning: {e}; the plug-in will report this until a model is there "
+                      "(or reinstall with --weights DIR)")
         for t in targets:
             install(t, command, weights, args.timeout, act, force=args.force)
             print(f"{t.label}: {'would be ' if args.dry_run else ''}installed in {t.plugin_file.parent}")

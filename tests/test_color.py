@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from engine import ColorizeError, check_temperature
 from engine.color import (ChromaBins, U_MAX, V_MAX, annealed_mean, grid_centers, luminance,
                           rebalance_weights, rgb_to_yuv, uv_histogram, yuv_to_rgb)
 from conftest import make_bins
@@ -68,12 +69,14 @@ def test_annealed_mean_limits():
     mean = annealed_mean(logits, centers, 1.0, axis=-1)
     np.testing.assert_allclose(mean, [[0.3 * 0.2, 0.2 * 0.3]], atol=1e-6)
     np.testing.assert_allclose(annealed_mean(logits, centers, 0.01, axis=-1), [[0, 0]], atol=1e-6)
-    np.testing.assert_allclose(annealed_mean(logits, centers, 0.0, axis=-1), [[0, 0]])
+    np.testing.assert_allclose(annealed_mean(logits, centers, 1e-4, axis=-1), [[0, 0]])  # the mode
     # z^(1/T) renormalised, computed directly
     z = np.array([0.5, 0.3, 0.2]) ** (1 / 0.4)
     np.testing.assert_allclose(annealed_mean(logits, centers, 0.4, axis=-1), [(z / z.sum()) @ centers], atol=1e-6)
-    with pytest.raises(ValueError):
-        annealed_mean(logits, centers, 1.5)
+    for bad in (1.5, 0.0, -0.1, float("nan"), "vivid"):  # one contract, (0, 1], for every front end
+        with pytest.raises(ColorizeError, match=r"temperature must be .*\(0, 1\]"):
+            annealed_mean(logits, centers, bad)
+    assert check_temperature("0.3") == 0.3
 
 
 def test_bins_json_round_trip():

@@ -17,8 +17,10 @@ from engine import ColorizeError, colorize_video  # noqa: E402
 from engine.cli import main as cli_main  # noqa: E402
 from engine.pipeline import Colorizer  # noqa: E402
 from engine.temporal import TemporalConfig, TemporalState, flow_to_previous, warp  # noqa: E402
-from engine.temporal import TemporalNet as OnnxTemporal  # noqa: E402
-from engine.videoio import VideoReader, is_video  # noqa: E402
+from engine.temporal import TemporalSession  # noqa: E402
+from engine.media import is_video  # noqa: E402
+from engine.videoio import VideoReader, has_video_stream  # noqa: E402
+from engine.weights import load_bundle  # noqa: E402
 
 
 def frame_at(t: int, h: int, w: int) -> np.ndarray:
@@ -75,13 +77,14 @@ def probe(path):
 @pytest.fixture(scope="module")
 def video_weights(weights_dir, tmp_path_factory):
     """The random test image model plus a random temporal model, in one weights folder."""
-    from engine.temporal_model import TemporalNet, save_temporal
+    from engine.temporal_model import TemporalBlend
+    from engine.weights import save_temporal
 
     root = tmp_path_factory.mktemp("video-weights")
     for f in weights_dir.iterdir():
         shutil.copy(f, root / f.name)
     torch.manual_seed(0)
-    save_temporal(TemporalNet(TemporalConfig(window=3, width=8)), root, {"note": "random test weights"})
+    save_temporal(TemporalBlend(TemporalConfig(window=3, width=8)), root, {"note": "random test weights"})
     return root
 
 
@@ -156,10 +159,11 @@ def test_video_detected_by_content(tmp_path, grey_photo):
     src = make_clip(tmp_path / "clip.mp4", frames=2)
     disguised = tmp_path / "clip.dat"
     shutil.copy(src, disguised)
-    assert is_video(src) and is_video(disguised)
-    assert not is_video(grey_photo)
+    assert has_video_stream(src) and has_video_stream(disguised) and is_video(disguised)
+    assert not has_video_stream(grey_photo) and not is_video(grey_photo)
     (tmp_path / "text.mp4").write_text("hello")
-    assert not is_video(tmp_path / "text.mp4")
+    assert not has_video_stream(tmp_path / "text.mp4")
+    assert is_video(tmp_path / "text.mp4")  # named like a video: it gets the video pipeline's error
 
 
 # --- the temporal step -------------------------------------------------------------------------
@@ -171,13 +175,13 @@ def test_onnx_temporal_matches_torch(video_weights):
     x = [rng.random((1, 1, 20, 28)), rng.random((1, 2, 20, 28)) - 0.5, rng.random((1, 2, 20, 28)),
          rng.random((1, 4, 20, 28)) - 0.5]
     x = [a.astype(np.float32) for a in x]
-    ours = OnnxTemporal(video_weights)(*x)
+    ours = TemporalSession(load_bundle(video_weights))(*x)
     ref = load_temporal_torch(video_weights)(*map(torch.from_numpy, x)).detach().numpy()
     assert ours.shape == (1, 2, 20, 28) and np.abs(ours - ref).max() < 1e-5
 
 
 def test_temporal_output_is_a_blend_of_its_inputs(video_weights):
-    state = TemporalState(OnnxTemporal(video_weights))
+    state = TemporalState(TemporalSession(load_bundle(video_weights)))
     y = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (24, 1))
     first = np.full((24, 32, 2), 0.1, np.float32)
     assert np.array_equal(state(y, first), first)  # the first frame passes through
@@ -379,11 +383,11 @@ def test_cancel_from_progress_leaves_nothing(tmp_path, vcolorizer):
     assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".colorize-*"))
 
 
-def test_desktop_worker_hook(tmp_path, vcolorizer):
-    pytest.importorskip("PyQt5")
-    from plugin.desktop.worker import colorize_video as hook
-
+def test_temporal_step_used_when_the_weights_offer_it(tmp_path, vcolorizer, weights_dir):
     src = make_clip(tmp_path / "clip.mp4", frames=3)
     seen = []
-    result = hook(src, tmp_path / "out.mp4", progress=lambda d, t: seen.append(d), colorizer=vcolorizer)
-    assert result.frames == 3 and seen == [1, 2, 3]
+    result = colorize_video(src, tmp_path / "out.mp4", progress=lambda d, t: seen.append(d), colorizer=vcolorizer,
+                            temporal=None)
+    assert result.frames == 3 and seen == [1, 2, 3] and result.temporal
+    image_only = Colorizer(weights_dir, backend="onnx")
+    assert not colorize_video(src, tmp_path / "b.mp4", colorizer=image_only, temporal=None).temporal

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from engine.imageio import IMAGE_SUFFIXES
+from engine.media import IMAGE_SUFFIXES
 
 MAX_SIDE = 288  # photos are kept at most this large in memory; training crops are smaller
 

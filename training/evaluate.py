@@ -6,8 +6,15 @@ per model and baseline:
   2016), and the class-rebalanced AuC (the CDF per true-colour bin, averaged over bins, so rare
   colours count as much as common ones);
 - colourfulness (Hasler & Süsstrunk 2003) and its ratio to the truth's;
-- PSNR and SSIM on RGB (scikit-image).
+- PSNR and SSIM on RGB (scikit-image);
+- colour cast: per image, the distance between the mean ab of the output and of the truth, averaged
+  (a whole-photo tint scores high even when the per-pixel errors look small).
 Baselines: the grey image itself, and an L2-regression model of the same architecture (`--l2 RUN`).
+
+`--half select` / `--half report` split the photos into two fixed halves (alternate files in sorted
+order): choose temperatures, working sizes and checkpoints on one, report the final table on the
+other. `--outside` adds the sample photos that scikit-image and matplotlib ship (never in the
+training or validation data) as a separate set.
 """
 from __future__ import annotations
 
@@ -21,10 +28,10 @@ from PIL import Image
 from skimage.color import rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from engine import Colorizer
+from engine import Canvas, Colorizer
 from engine.color import ChromaBins, luminance, rgb_to_yuv
-from engine.imageio import IMAGE_SUFFIXES, read_image
-from engine.pipeline import _resize, guided_coefficients, render, working_shape
+from engine.imageio import read_image
+from engine.media import IMAGE_SUFFIXES
 
 THRESHOLDS = np.arange(0, 151)
 
@@ -50,10 +57,13 @@ class Scores:
     colourful: list = field(default_factory=list)
     psnr: list = field(default_factory=list)
     ssim: list = field(default_factory=list)
+    cast: list = field(default_factory=list)        # |mean ab of output - mean ab of truth| per image
 
     def add(self, pred: np.ndarray, truth: np.ndarray, truth_lab: np.ndarray) -> None:
         pred = np.clip(pred, 0, 1)
-        self.errors.append(np.linalg.norm(rgb2lab(pred)[..., 1:] - truth_lab[..., 1:], axis=-1).ravel())
+        ab = rgb2lab(pred)[..., 1:]
+        self.errors.append(np.linalg.norm(ab - truth_lab[..., 1:], axis=-1).ravel())
+        self.cast.append(float(np.linalg.norm(ab.mean(axis=(0, 1)) - truth_lab[..., 1:].mean(axis=(0, 1)))))
         self.colourful.append(colourfulness(pred))
         self.psnr.append(peak_signal_noise_ratio(truth, pred, data_range=1.0))
         self.ssim.append(structural_similarity(truth, pred, channel_axis=2, data_range=1.0))
@@ -66,7 +76,8 @@ class Scores:
         return {"auc": float(cdf.mean()), "auc_rebalanced": float(np.mean(per_bin, axis=0).mean()),
                 "colourfulness": float(np.mean(self.colourful)),
                 "colourfulness_ratio": float(np.mean(self.colourful) / truth_colourful),
-                "psnr": float(np.mean(self.psnr)), "ssim": float(np.mean(self.ssim))}
+                "psnr": float(np.mean(self.psnr)), "ssim": float(np.mean(self.ssim)),
+                "cast": float(np.mean(self.cast))}
 
 
 def l2_predictor(run_dir: Path, working_size: int):
@@ -81,12 +92,10 @@ def l2_predictor(run_dir: Path, working_size: int):
     model.load_state_dict(state["model"])
 
     def predict(y: np.ndarray) -> np.ndarray:
-        h, w = working_shape(*y.shape, working_size)
+        canvas = Canvas.of(y)
         with torch.inference_mode():
-            uv = model(torch.from_numpy(_resize(y, h, w))[None, None])[0].numpy()
-        uv = np.ascontiguousarray(np.moveaxis(uv, 0, -1))
-        coef = guided_coefficients(_resize(y, uv.shape[0], uv.shape[1]), uv)
-        return render(y, coef, 1.0, np.float32)
+            uv = model(torch.from_numpy(canvas.network_input(working_size)))[0].numpy()
+        return canvas.rgb(np.moveaxis(uv, 0, -1))
 
     return predict, int(state["step"])
 
@@ -109,9 +118,24 @@ def contact_sheet(rows: list[list[np.ndarray]], labels: list[str], path: Path, h
     sheet.save(path)
 
 
-def list_images(folders: list[str], limit: int | None) -> list[Path]:
+def list_images(folders: list[str], limit: int | None = None, half: str = "all") -> list[Path]:
+    """Photos in the folders, sorted; `half` "select" keeps the 1st, 3rd, ... and "report" the others."""
     files = sorted(f for d in folders for f in Path(d).rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+    files = {"all": files, "select": files[0::2], "report": files[1::2]}[half]
     return files[:limit] if limit else files
+
+
+OUTSIDE = [("skimage", "data/astronaut.png"), ("skimage", "data/chelsea.png"), ("skimage", "data/coffee.png"),
+           ("skimage", "data/motorcycle_left.png"), ("skimage", "data/rocket.jpg"),
+           ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")]
+
+
+def outside_photos() -> list[Path]:
+    """Colour photos shipped inside scikit-image and matplotlib: held out from everything here."""
+    import importlib
+
+    found = [Path(importlib.import_module(pkg).__file__).parent / rel for pkg, rel in OUTSIDE]
+    return [f for f in found if f.is_file()]
 
 
 def evaluate(images: list[Path], colorizer: Colorizer, temperatures: list[float], l2=None,
@@ -148,18 +172,23 @@ def evaluate(images: list[Path], colorizer: Colorizer, temperatures: list[float]
 
 
 def format_table(results: dict) -> str:
-    head = "| method | AuC | rebalanced AuC | colourfulness | ratio to truth | PSNR dB | SSIM |\n|---|---|---|---|---|---|---|"
+    head = ("| method | AuC | rebalanced AuC | colourfulness | ratio to truth | PSNR dB | SSIM | cast |\n"
+            "|---|---|---|---|---|---|---|---|")
     rows = []
     for m, r in results.items():
         f = lambda k, fmt: format(r[k], fmt) if k in r else "–"  # noqa: E731
         rows.append(f"| {m} | {f('auc', '.4f')} | {f('auc_rebalanced', '.4f')} | {f('colourfulness', '.1f')} | "
-                    f"{f('colourfulness_ratio', '.2f')} | {f('psnr', '.2f')} | {f('ssim', '.4f')} |")
+                    f"{f('colourfulness_ratio', '.2f')} | {f('psnr', '.2f')} | {f('ssim', '.4f')} | {f('cast', '.2f')} |")
     return "\n".join([head, *rows])
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--images", nargs="+", required=True, help="folders of colour photos (ground truth)")
+    p.add_argument("--images", nargs="+", default=[], help="folders of colour photos (ground truth)")
+    p.add_argument("--half", choices=["all", "select", "report"], default="all",
+                   help="score only this half of the photos (select: for choices; report: for final figures)")
+    p.add_argument("--outside", action="store_true", help="score the sample photos shipped by scikit-image "
+                   "and matplotlib instead (not in any training or validation data)")
     p.add_argument("--weights", default=None, help="weights folder (default: the shipped model)")
     p.add_argument("--l2", default=None, help="run folder of an L2-regression baseline (training.train --loss l2)")
     p.add_argument("--temperatures", type=float, nargs="+", default=None,
@@ -170,7 +199,9 @@ def main(argv=None) -> None:
     p.add_argument("--sheet", default=None, help="contact sheet PNG (grey | ours | L2 | truth)")
     a = p.parse_args(argv)
     colorizer = Colorizer(a.weights, working_size=a.working_size)
-    images = list_images(a.images, a.limit)
+    images = outside_photos() if a.outside else list_images(a.images, a.limit, a.half)
+    if not images:
+        p.error("no photos: give --images FOLDER... or --outside")
     l2, l2_step = l2_predictor(Path(a.l2), colorizer.working_size) if a.l2 else (None, None)
     temps = a.temperatures or [colorizer.temperature]
     results = evaluate(images, colorizer, temps, l2, Path(a.sheet) if a.sheet else None)

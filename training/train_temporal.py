@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from engine.pipeline import Colorizer
 from engine.temporal import TemporalConfig
-from engine.temporal_model import TemporalNet, save_temporal
+from engine.temporal_model import TemporalBlend
+from engine.weights import save_temporal
 from engine.video import FrameColorizer
 from training.data import load_photos
 from training.video_data import ClipBatch, prepare, real_clips, synthetic_clip
@@ -38,7 +39,7 @@ def warp_t(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
-def unroll(model: TemporalNet | None, b: dict, consistency: float) -> tuple[torch.Tensor, dict]:
+def unroll(model: TemporalBlend | None, b: dict, consistency: float) -> tuple[torch.Tensor, dict]:
     """Run a clip batch through the temporal step (None: frame by frame); loss and its parts."""
     k = model.cfg.window if model else 2
     y, uv, truth, flow, mask = b["y"], b["uv"], b["truth"], b["flow"], b["mask"]
@@ -124,7 +125,7 @@ def main(argv=None) -> None:
     n_clips = sum(len(g.y) for g in groups)
     print(f"{n_clips} training clips in {len(groups)} groups, {len(val.y)} validation clips "
           f"(prepared in {time.perf_counter() - t0:.0f} s)")
-    model = TemporalNet(TemporalConfig(a.window, a.width))
+    model = TemporalBlend(TemporalConfig(a.window, a.width))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     rng = np.random.default_rng(a.seed)
     weights = np.array([len(g.y) for g in groups], np.float64)

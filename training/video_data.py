@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from engine.color import rgb_to_yuv
-from engine.pipeline import _resize
+from engine.pipeline import resize
 from engine.temporal import flow_to_previous, to_u8, warp
 from engine.video import FrameColorizer
 from engine.videoio import VideoReader
@@ -107,8 +107,8 @@ def prepare(clips: list[np.ndarray], frames: FrameColorizer) -> ClipBatch:
     for clip in clips:
         y_c, uv_c, tr_c, fl_c, mk_c = [], [], [], [], []
         for t, rgb in enumerate(clip):
-            _, guide, uv = frames.chroma(rgb)
-            truth = _resize(rgb_to_yuv(rgb.astype(np.float32) / 255)[..., 1:], *uv.shape[:2])
+            _, guide, uv = frames.own_chroma(rgb)
+            truth = resize(rgb_to_yuv(rgb.astype(np.float32) / 255)[..., 1:], *uv.shape[:2])
             h, w = guide.shape
             flow, mask = np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32)
             if t:

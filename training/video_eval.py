@@ -21,7 +21,7 @@ from skimage.color import rgb2lab
 from engine.color import rgb_to_yuv
 from engine.pipeline import Colorizer
 from engine.temporal import TemporalState
-from engine.video import FrameColorizer, load_temporal
+from engine.video import FrameColorizer
 from engine.videoio import VideoReader
 from training.evaluate import Scores, colourfulness
 from training.video_metrics import CDC, InputFlow, WarpingError
@@ -45,7 +45,7 @@ def _small(rgb: np.ndarray) -> np.ndarray:
 def evaluate_clip(path: Path, colorizer: Colorizer, start: float, every: int, temperature: float | None) -> dict:
     """Metrics of the three methods on one clip, plus the raw per-frame scores to pool."""
     frames = FrameColorizer(colorizer, temperature, temporal=False)
-    state = TemporalState(load_temporal(colorizer.bundle.root))
+    state = TemporalState(colorizer.temporal())
     first = int(count_frames(path) * start)
     flow = InputFlow()
     warping = {m: WarpingError() for m in METHODS}
@@ -63,11 +63,11 @@ def evaluate_clip(path: Path, colorizer: Colorizer, start: float, every: int, te
                 continue
             truth = item[2]
             t0 = time.perf_counter()
-            pred, guide, uv = frames.chroma(truth)  # only the luminance of the truth is used
-            outputs = {METHODS[0]: frames.render(pred, guide, state(guide, uv)),
-                       METHODS[1]: frames.render(pred, guide, uv), METHODS[2]: truth}
+            pred, guide, uv = frames.own_chroma(truth)  # only the luminance of the truth is used
+            outputs = {METHODS[0]: pred.canvas.render(state(guide, uv), guide),
+                       METHODS[1]: pred.canvas.render(uv, guide), METHODS[2]: truth}
             seconds += time.perf_counter() - t0
-            fm = flow(pred.luminance)
+            fm = flow(pred.canvas.luminance)
             for m, rgb in outputs.items():
                 warping[m].add(rgb, fm)
                 warping_uv[m].add(rgb, fm)

@@ -1,0 +1,221 @@
+"""The media rules every front end shares: what a file is, which files a folder offers, where a
+result goes, and how it is written without ever leaving a half-written file under a final name.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import stat
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ColorizeError, OutputExists
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm",
+                            ".pgm", ".pbm", ".pnm", ".tga", ".jp2"})
+IMAGE_WRITE = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
+               ".webp": "WEBP", ".bmp": "BMP"}   # suffix -> Pillow format of what can be written
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
+                            ".flv", ".ts", ".mts", ".264", ".h264", ".y4m", ".ogv"})
+VIDEO_WRITE = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})  # containers we encode to
+TEMP_PREFIX = ".colorize-"   # temporary files beside outputs: .colorize-<pid>-<random><suffix>
+
+
+def check_input_file(path: Path, kind: str = "an image") -> None:
+    """Refuse, in one line, what no decoder should open: a missing file, a folder, a FIFO or device
+    (which would hang or never end), an empty file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ColorizeError("no such file") from None
+    except PermissionError:
+        raise ColorizeError("permission denied") from None
+    except OSError as e:  # a symlink loop, a name too long...
+        raise ColorizeError(e.strerror or str(e)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ColorizeError(f"is a folder, not {kind}")
+    if not stat.S_ISREG(st.st_mode):
+        raise ColorizeError(f"not a regular file (a pipe, socket or device), not {kind}")
+    if st.st_size == 0:
+        raise ColorizeError("empty file (0 bytes)")
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    """True for files that go to the video pipeline: a video suffix, or (for other names) a
+    regular file in which FFmpeg finds a moving-picture stream. Never opens a pipe or device."""
+    path = Path(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
+    except OSError:
+        return False
+    from .videoio import has_video_stream  # PyAV only when a file needs a look inside
+    return has_video_stream(path)
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def collect_inputs(items, exclude: str | os.PathLike | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """The files to colorize, each as (file, path relative to the output folder), and one line per
+    item that gave nothing. Folders are searched recursively for images and videos, skipping hidden
+    files and folders and the folder `exclude` (an output folder inside an input folder); a file
+    given by name is taken as it is (a bad one gets its error later); globs are expanded."""
+    found, errors = [], []
+    skip = Path(exclude).resolve() if exclude is not None else None
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            files = []
+            for f in sorted(path.rglob("*")):
+                rel = f.relative_to(path)
+                if (f.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not _hidden(rel)
+                        and not (skip is not None and skip in f.resolve().parents) and f.is_file()):
+                    files.append((f, rel))
+            if not files:
+                errors.append(f"{item}: folder has no images or videos")
+            found += files
+        elif path.exists() or path.is_symlink():
+            found.append((path, Path(path.name)))
+        elif glob.has_magic(str(item)):
+            files = sorted(Path(f) for f in glob.glob(str(item), recursive=True) if Path(f).is_file())
+            if not files:
+                errors.append(f"{item}: no files match")
+            found += [(f, Path(f.name)) for f in files]
+        else:
+            errors.append(f"{item}: no such file or folder")
+    return found, errors
+
+
+def output_path(rel: Path, out: Path, single_file: bool, video: bool = False) -> Path:
+    """Where one input's result goes: `out` itself for a single file, else `out`/rel, with a suffix
+    we can write (images we cannot write, such as GIF, become PNG; videos MP4)."""
+    if single_file:
+        return out
+    suffix = rel.suffix.lower()
+    if video:
+        return out / rel.with_suffix(suffix if suffix in VIDEO_WRITE else ".mp4")
+    return out / rel.with_suffix(suffix if suffix in IMAGE_WRITE else ".png")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        return True  # no cheap check: never remove another process's file there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> int:
+    """Delete our temporary files left in folder by runs that were killed; returns how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        if not e.name.startswith(TEMP_PREFIX):
+            continue
+        pid = e.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            try:
+                os.unlink(e.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+class AtomicFile:
+    """A temporary file beside `dst` that becomes `dst` on commit() and disappears on discard().
+
+    The final name never holds a partial file. Without `overwrite`, dst is claimed with a hard
+    link, which fails if it exists, so two concurrent runs never replace each other's results
+    (OutputExists). The result gets `mode`, else the mode of the file it replaces, else the usual
+    mode from the umask (not the private 0600 of a temporary file).
+    """
+
+    def __init__(self, dst: str | os.PathLike, overwrite: bool = True, mode: int | None = None):
+        self.dst, self.overwrite, self.mode = Path(dst), overwrite, mode
+        folder = self.dst.parent if str(self.dst.parent) else Path(".")
+        try:
+            fd, self.path = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=self.dst.suffix,
+                                             dir=folder)
+        except FileNotFoundError:
+            raise ColorizeError(f"output folder does not exist: {folder}") from None
+        except PermissionError:
+            raise ColorizeError(f"output folder is not writable: {folder}") from None
+        except OSError as e:
+            raise ColorizeError(f"cannot write in {folder}: {e.strerror or e}") from None
+        os.close(fd)
+
+    def commit(self) -> None:
+        """Move the finished temporary file to its final name."""
+        try:
+            mode = self.mode
+            if mode is None:
+                try:
+                    mode = stat.S_IMODE(os.stat(self.dst).st_mode)
+                except OSError:
+                    mode = 0o666 & ~_umask()
+            os.chmod(self.path, mode)
+            if self.overwrite:
+                os.replace(self.path, self.dst)
+            else:
+                _claim(self.path, self.dst)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the temporary file, if it is still there."""
+        if os.path.lexists(self.path):
+            os.unlink(self.path)
+
+
+@contextmanager
+def atomic_output(dst: str | os.PathLike, overwrite: bool = True, mode: int | None = None):
+    """Yield a temporary path beside dst to write to; when the block succeeds it becomes dst, and
+    on any error (Ctrl-C too) it is removed and dst is left as it was (see AtomicFile)."""
+    f = AtomicFile(dst, overwrite, mode)
+    try:
+        yield f.path
+        f.commit()
+    finally:
+        f.discard()
+
+
+def _claim(tmp: str, dst: Path) -> None:
+    """Give tmp the name dst only if dst does not exist, atomically where hard links work."""
+    try:
+        os.link(tmp, dst)
+    except FileExistsError:
+        raise OutputExists(f"{dst} exists, kept (use --overwrite to replace it)") from None
+    except OSError:  # a file system without hard links (FAT, some network shares)
+        if os.path.lexists(dst):
+            raise OutputExists(f"{dst} exists, kept (use --overwrite to replace it)") from None
+        os.replace(tmp, dst)
