@@ -9,11 +9,19 @@ import sys
 
 import numpy as np
 
-from .imageio import ColorizeError
+from .errors import ColorizeError
 from .weights import Bundle
 
 BACKENDS = ("auto", "onnx", "torch")
 DEVICES = ("auto", "cpu", "cuda")
+
+
+def check_model_file(path) -> None:
+    """A weights file must exist and be a regular file (a link to /dev/zero is neither missing nor usable)."""
+    if not os.path.lexists(path):
+        raise ColorizeError(f"weights file missing: {path}")
+    if not os.path.isfile(path):
+        raise ColorizeError(f"weights file {path} is not a regular file (a device, folder or broken link)")
 
 
 class OnnxBackend:
@@ -29,8 +37,7 @@ class OnnxBackend:
                                 "(install onnxruntime-gpu, or use --backend torch)")
         if device != "cpu" and has_cuda:
             providers.insert(0, "CUDAExecutionProvider")
-        if not bundle.onnx_path.is_file():
-            raise ColorizeError(f"weights file missing: {bundle.onnx_path}")
+        check_model_file(bundle.onnx_path)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # onnxruntime's own warnings are not the user's business
         try:
@@ -58,8 +65,7 @@ class TorchBackend:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device == "cuda" and not torch.cuda.is_available():
             raise ColorizeError("device cuda: torch sees no CUDA GPU")
-        if not bundle.safetensors_path.is_file():
-            raise ColorizeError(f"weights file missing: {bundle.safetensors_path}")
+        check_model_file(bundle.safetensors_path)
         self.torch, self.device = torch, device
         self.model = UNet(ModelConfig.from_dict(bundle.model))
         try:

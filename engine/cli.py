@@ -7,6 +7,9 @@ import argparse
 import os
 import signal
 import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -17,7 +20,7 @@ from .color import check_temperature
 from .errors import ColorizeError, OutputExists
 from .imageio import MAX_PIXELS, set_max_pixels
 from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs, is_video, output_path, remove_stale_temps
-from .pipeline import MAX_WORKING_SIZE, STRIDE, Colorizer
+from .pipeline import MAX_WORKING_SIZE, STRIDE, Canvas, Colorizer
 from .video import colorize_video
 
 EPILOG = """examples:
@@ -76,6 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--frame-by-frame", action="store_true",
                    help="videos: colorize every frame on its own (no temporal model; flickers more)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never the inputs)")
+    p.add_argument("--keep-colour", action="store_true",
+                   help="skip photos that are already in colour (by default they are recoloured from their "
+                        "luminance, with a note)")
     p.add_argument("--version", action="version", version=f"colorize {__version__}")
     return p.parse_args(argv)
 
@@ -119,6 +125,126 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass
+class Task:
+    src: Path
+    dst: Path
+    video: bool
+
+
+class Batch:
+    """Runs the tasks and keeps the score. Photos are pipelined: the next photo is decoded and the
+    last one rendered and encoded in threads while the network runs on this one, so both cores work
+    (image codecs, OpenCV and onnxruntime release the GIL)."""
+
+    def __init__(self, colorizer: Colorizer, args):
+        self.colorizer, self.args = colorizer, args
+        self.failed = self.kept = self.done = self.recoloured = 0
+
+    def report(self, src: Path | None, error: BaseException) -> None:
+        """Count and print one failed task."""
+        if isinstance(error, OutputExists):
+            self.kept += 1
+            tqdm.write(f"colorize: {error}", file=sys.stderr)
+            return
+        self.failed += 1
+        if isinstance(error, MemoryError):
+            why = "out of memory (try a smaller --working-size or image)"
+        elif isinstance(error, OSError) and not isinstance(error, ColorizeError):
+            why = error.strerror or str(error)
+        else:
+            why = str(error)
+        tqdm.write(f"colorize: {show(src)}: {why}", file=sys.stderr)
+
+    def run(self, tasks: list[Task], bar) -> None:
+        """Colorize every task, photos three at a time (decode, network, encode), videos one by one."""
+        with ThreadPoolExecutor(1, thread_name_prefix="colorize-read") as reader, \
+                ThreadPoolExecutor(1, thread_name_prefix="colorize-write") as writer:
+            reads, writes = {}, deque()
+
+            def read_ahead(k: int) -> None:
+                if k < len(tasks) and not tasks[k].video:
+                    reads[k] = reader.submit(Canvas.of, tasks[k].src)
+
+            def finish_writes(keep: int) -> None:
+                while len(writes) > keep or (writes and writes[0][1].done()):
+                    task, future = writes.popleft()
+                    try:
+                        future.result()
+                        self.done += 1
+                    except (ColorizeError, MemoryError, OSError) as e:
+                        self.report(task.src, e)
+                    bar.update(1)
+
+            read_ahead(0)
+            for k, task in enumerate(tasks):
+                if task.video:
+                    finish_writes(0)
+                    self._video(task, position=1 if len(tasks) > 1 else 0)
+                    bar.update(1)
+                    read_ahead(k + 1)
+                    continue
+                read_ahead(k + 1)
+                try:
+                    canvas = reads.pop(k).result()
+                    if canvas.has_colour:
+                        if self.args.keep_colour:
+                            tqdm.write(f"colorize: {show(task.src)}: already in colour, skipped (--keep-colour)",
+                                       file=sys.stderr)
+                            self.kept += 1
+                            bar.update(1)
+                            continue
+                        self.recoloured += 1
+                    pred = self.colorizer.predict(canvas)
+                    writes.append((task, writer.submit(pred.save, task.dst, self.args.temperature,
+                                                       self.args.quality, self.args.overwrite)))
+                except (ColorizeError, MemoryError, OSError) as e:
+                    self.report(task.src, e)
+                    bar.update(1)
+                finish_writes(keep=1)  # at most one finished photo waits for its encoder
+            finish_writes(0)
+
+    def _video(self, task: Task, position: int) -> None:
+        try:
+            warning = _colorize_video(task.src, task.dst, self.colorizer, self.args, position)
+            if warning:
+                raise ColorizeError(warning)
+            self.done += 1
+        except (ColorizeError, MemoryError, OSError) as e:
+            self.report(task.src, e)
+
+
+def plan_tasks(jobs, out: Path, single_file: bool, overwrite: bool, batch: Batch) -> list[Task]:
+    """Decide every output before any work starts; refusals are reported (and counted) at once."""
+    inputs = {os.path.realpath(src) for src, _ in jobs}
+    tasks, taken, cleaned = [], set(), set()
+    for src, rel in jobs:
+        video = is_video(src)
+        dst = output_path(rel, out, single_file, video)
+        try:
+            if os.path.realpath(dst) in inputs:
+                raise ColorizeError(f"output {show(dst)} is an input; choose another output")
+            if os.path.realpath(dst) in taken:
+                raise ColorizeError(f"another input already writes {show(dst)}")
+            taken.add(os.path.realpath(dst))
+            if single_file and video != (dst.suffix.lower() in VIDEO_WRITE):
+                raise ColorizeError(f"a {'video' if video else 'photo'} cannot be written as {dst.suffix}: use "
+                                    + ", ".join(sorted(VIDEO_WRITE if video else IMAGE_WRITE)))
+            if dst.exists() and not overwrite:
+                raise OutputExists(f"{show(dst)} exists, kept (use --overwrite to replace it)")
+            try:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ColorizeError(f"cannot create output folder {show(dst.parent)}: {e.strerror or e}") from None
+            if dst.parent not in cleaned:
+                remove_stale_temps(dst.parent)  # left by runs that were killed
+                cleaned.add(dst.parent)
+            tasks.append(Task(src, dst, video))
+        except ColorizeError as e:
+            batch.report(src, e)
+    return tasks
+
+
 def _run(args) -> int:
     set_max_pixels(int(args.max_megapixels * 1e6))
     jobs, errors = collect_inputs(args.inputs, exclude=args.output)
@@ -139,54 +265,19 @@ def _run(args) -> int:
     except OSError as e:
         print(f"colorize: cannot create output folder {show(out)}: {e.strerror or e}", file=sys.stderr)
         return 2
-
-    inputs = {os.path.realpath(src) for src, _ in jobs}
-    failed, kept, taken, cleaned = len(errors), 0, set(), set()
-    bar = tqdm(jobs, unit="image", disable=None if len(jobs) > 1 else True, file=sys.stderr)
-    for src, rel in bar:
-        video = is_video(src)
-        dst = output_path(rel, out, single_file, video)
-        try:
-            if os.path.realpath(dst) in inputs:
-                raise ColorizeError(f"output {show(dst)} is an input; choose another output")
-            if os.path.realpath(dst) in taken:
-                raise ColorizeError(f"another input already writes {show(dst)}")
-            taken.add(os.path.realpath(dst))
-            if single_file and video != (dst.suffix.lower() in VIDEO_WRITE):
-                raise ColorizeError(f"a {'video' if video else 'photo'} cannot be written as {dst.suffix}: use "
-                                    + (", ".join(sorted(VIDEO_WRITE)) if video else ", ".join(sorted(IMAGE_WRITE))))
-            if dst.exists() and not args.overwrite:
-                raise OutputExists(f"{show(dst)} exists, kept (use --overwrite to replace it)")
-            try:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise ColorizeError(f"cannot create output folder {show(dst.parent)}: {e.strerror or e}") from None
-            if dst.parent not in cleaned:
-                remove_stale_temps(dst.parent)  # left by runs that were killed
-                cleaned.add(dst.parent)
-            if video:
-                warning = _colorize_video(src, dst, colorizer, args, position=1 if len(jobs) > 1 else 0)
-                if warning:
-                    raise ColorizeError(warning)
-            else:
-                colorizer.colorize_file(src, dst, args.temperature, quality=args.quality, overwrite=args.overwrite)
-        except OutputExists as e:
-            kept += 1
-            tqdm.write(f"colorize: {e}", file=sys.stderr)
-        except ColorizeError as e:
-            failed += 1
-            tqdm.write(f"colorize: {show(src)}: {e}", file=sys.stderr)
-        except MemoryError:
-            failed += 1
-            tqdm.write(f"colorize: {show(src)}: out of memory (try a smaller --working-size or image)", file=sys.stderr)
-        except OSError as e:
-            failed += 1
-            tqdm.write(f"colorize: {show(src)}: {e.strerror or e}", file=sys.stderr)
-    done = len(jobs) - (failed - len(errors)) - kept
-    if len(jobs) > 1 or failed:
-        print(f"colorize: {done} colorized, {kept} kept, {failed} failed "
+    batch = Batch(colorizer, args)
+    batch.failed = len(errors)
+    with tqdm(total=len(jobs), unit="file", disable=None if len(jobs) > 1 else True, file=sys.stderr) as bar:
+        tasks = plan_tasks(jobs, out, single_file, args.overwrite, batch)
+        bar.update(len(jobs) - len(tasks))
+        batch.run(tasks, bar)
+    if batch.recoloured:
+        print(f"colorize: note: {batch.recoloured} input(s) were already in colour and were recoloured from "
+              "their luminance (--keep-colour skips them)", file=sys.stderr)
+    if len(jobs) > 1 or batch.failed:
+        print(f"colorize: {batch.done} colorized, {batch.kept} kept, {batch.failed} failed "
               f"({colorizer.backend} on {colorizer.device})", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if batch.failed else 0
 
 
 def _colorize_video(src: Path, dst: Path, colorizer: Colorizer, args, position: int) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .errors import ColorizeError
@@ -37,6 +38,17 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     """Y of float RGB (..., 3); for grey pixels (R = G = B) this is exactly the grey value."""
     w = RGB_TO_YUV[0].astype(np.float32)
     return rgb[..., 0] * w[0] + rgb[..., 1] * w[1] + rgb[..., 2] * w[2]
+
+
+def is_colour(samples: np.ndarray, maxval: float = 255.0) -> bool:
+    """True for a picture with real colour: mean |R-G| + |G-B| of at least 2 (on a 0-255 scale)
+    at 64x64, so JPEG noise and scanner tints of a grey photo do not count."""
+    if samples.ndim != 3:
+        return False
+    small = cv2.resize(np.ascontiguousarray(samples[..., :3]), (64, 64), interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32) * np.float32(255.0 / maxval)
+    diff = np.abs(small[..., 0] - small[..., 1]).mean() + np.abs(small[..., 1] - small[..., 2]).mean()
+    return bool(diff >= 2)
 
 
 def grid_shape(bin_size: float) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .backends import open_backend
-from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, check_temperature, softmax
+from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, check_temperature, is_colour, softmax
 from .errors import ColorizeError
 from .imageio import Picture, from_picture, read_image, to_picture, write_image
 from .weights import Bundle, load_bundle
@@ -162,12 +162,20 @@ class Canvas:
 
     @classmethod
     def of(cls, image) -> "Canvas":
-        """From a path, PIL image, numpy array or Picture."""
+        """From a path, PIL image, numpy array, Picture or Canvas."""
+        if isinstance(image, Canvas):
+            return image
         if isinstance(image, (str, Path)):
             image = read_image(image)
         pic = image if isinstance(image, Picture) else to_picture(image)
         y = full_luminance(pic)
         return cls(y, fine_luminance(y), pic)
+
+    @property
+    def has_colour(self) -> bool:
+        """True when the source is already a colour picture (it will be recoloured from its
+        luminance): the rule the training data uses, mean |R-G| + |G-B| >= 2 levels at 64x64."""
+        return is_colour(self.picture.samples, self.picture.maxval)
 
     def network_input(self, working_size: int) -> np.ndarray:
         """The luminance at the working size, (1, 1, h, w) float32, as the network takes it."""

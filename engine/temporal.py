@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from .backends import check_model_file
 from .errors import ColorizeError
 from .weights import Bundle
 
@@ -49,6 +50,7 @@ class TemporalSession:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = bundle.temporal_onnx_path
+        check_model_file(path)
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001 -- onnxruntime's own exception types

@@ -4,6 +4,7 @@ audio packets untouched. Every failure becomes one `ColorizeError` line; outputs
 """
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -197,8 +198,9 @@ class VideoWriter:
         try:
             return self.container.add_stream_from_template(template)
         except Exception as e:  # noqa: BLE001
+            hint = "; try -o with .mkv" if self.dst.suffix.lower() != ".mkv" else ""
             raise ColorizeError(f"cannot copy the audio ({template.codec_context.name}) into "
-                                f"{self.dst.suffix}: {_why(e)}; try -o with .mkv") from None
+                                f"{self.dst.suffix}: {_why(e)}{hint}") from None
 
     def write(self, rgb: np.ndarray, seconds: float) -> None:
         """Encode one frame shown at `seconds` (frames that would not move time forward are nudged)."""
@@ -221,8 +223,11 @@ class VideoWriter:
         try:
             self.container.mux(packets)
         except av.FFmpegError as e:
-            raise ColorizeError(f"cannot write {self.dst} ({_why(e)}); if the audio cannot go in this "
-                                f"container, try -o with .mkv") from None
+            # a full disk or a broken pipe is not the container's fault: no advice then
+            hint = ("; if the audio cannot go in this container, try -o with .mkv"
+                    if self.audio is not None and self.dst.suffix.lower() != ".mkv"
+                    and getattr(e, "errno", None) not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EPIPE) else "")
+            raise ColorizeError(f"cannot write {self.dst} ({_why(e)}){hint}") from None
 
     def finish(self) -> None:
         """Flush the encoder, close the file and move it into place."""

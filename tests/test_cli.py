@@ -167,3 +167,164 @@ def test_console_script_version_and_help():
     assert r.returncode == 0 and r.stdout.startswith("colorize ")
     r = subprocess.run([sys.executable, "-m", "engine.cli", "--help"], capture_output=True, text=True)
     assert "--temperature" in r.stdout and "--overwrite" in r.stdout
+
+
+# --- issue 11: files, names, signals and exit codes ---------------------------------------------
+
+def test_outputs_get_the_usual_mode_and_keep_a_replaced_files_mode(run, tmp_path):
+    src = save(tmp_path / "a.png", grey())
+    old = os.umask(0o022)
+    try:
+        assert run(src, "-o", tmp_path / "out.png")[0] == 0
+        assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o644  # not the temp file's 0600
+        os.chmod(tmp_path / "out.png", 0o640)
+        assert run(src, "-o", tmp_path / "out.png", "--overwrite")[0] == 0
+        assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_a_result_written_meanwhile_by_another_run_is_kept(tmp_path):
+    from engine import OutputExists, atomic_output
+
+    dst = tmp_path / "x.png"
+    with pytest.raises(OutputExists, match="exists, kept"):
+        with atomic_output(dst, overwrite=False) as tmp:
+            open(tmp, "w").write("mine")
+            dst.write_text("theirs")  # another run finished first
+    assert dst.read_text() == "theirs" and sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+    with atomic_output(tmp_path / "y.png", overwrite=False) as tmp:
+        open(tmp, "w").write("mine")
+    assert (tmp_path / "y.png").read_text() == "mine"
+
+
+def test_two_concurrent_runs_never_replace_each_others_results(tmp_path, weights_dir):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(24):
+        save(src / f"{i:02d}.png", grey())
+    cmd = [sys.executable, "-m", "engine.cli", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights_dir)]
+    runs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errs = [r.communicate(timeout=300)[1] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], errs
+    done = [int(e.strip().splitlines()[-1].split()[1]) for e in errs]  # "colorize: N colorized, M kept, ..."
+    assert sum(done) == 24, errs  # every result was written exactly once
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(run, tmp_path):
+    nest = tmp_path / "nest"
+    nest.mkdir()
+    save(nest / "a.png", grey())
+    for _ in range(3):
+        assert run(nest, "-o", nest / "out")[0] == 0
+    assert sorted(p.relative_to(nest).as_posix() for p in nest.rglob("*") if p.is_file()) == ["a.png", "out/a.png"]
+
+
+def test_stale_temporary_files_of_killed_runs_are_removed(run, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = out / ".colorize-999999999-abc.png"   # no such process
+    alive = out / f".colorize-{os.getpid()}-abc.png"  # a run still going
+    dead.write_bytes(b"partial")
+    alive.write_bytes(b"partial")
+    assert run(save(tmp_path / "a.png", grey()), "-o", out)[0] == 0
+    assert not dead.exists() and alive.exists()
+
+
+def test_sigterm_stops_cleanly_with_one_line(tmp_path, weights_dir):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(200):
+        save(src / f"{i:03d}.png", grey(400, 600))
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "engine.cli", str(src), "-o", str(out), "--weights", str(weights_dir)],
+                         stderr=subprocess.PIPE, text=True)
+    import time
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.is_dir() and any(out.glob("*.png"))):
+        time.sleep(0.05)
+    p.send_signal(15)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130 and "Traceback" not in err and "interrupted" in err.splitlines()[-1]
+    assert not list(out.glob(".colorize-*"))
+    assert len(list(out.glob("*.png"))) < 200
+
+
+def test_ctrl_c_is_one_line_and_exit_130(run, tmp_path, monkeypatch):
+    from engine.pipeline import Colorizer
+
+    def interrupt(self, image):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Colorizer, "predict", interrupt)
+    code, err = run(save(tmp_path / "a.png", grey()), "-o", tmp_path / "out")
+    assert code == 130 and err.strip().splitlines() == ["colorize: interrupted; nothing half-written was left"]
+    assert not list((tmp_path / "out").glob(".colorize-*"))
+
+
+def test_a_100_megapixel_scan_is_not_a_decompression_bomb(run, tmp_path):
+    from engine import read_image
+
+    big = tmp_path / "scan.png"
+    Image.new("L", (10000, 10000), 128).save(big)
+    assert read_image(big).size == (10000, 10000)  # Pillow's own 89.5 MP warning must not refuse it
+    code, err = run(big, "-o", tmp_path / "out", "--max-megapixels", "50")
+    assert code == 1 and "image too large" in err and "--max-megapixels" in err
+
+
+def test_a_fifo_is_refused_without_hanging(tmp_path, weights_dir):
+    fifo = tmp_path / "x.png"
+    os.mkfifo(fifo)
+    r = subprocess.run([sys.executable, "-m", "engine.cli", str(fifo), "-o", str(tmp_path / "out"),
+                        "--weights", str(weights_dir)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "not a regular file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_symlink_loop_and_odd_names_are_one_line_each(run, tmp_path):
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    odd = save(tmp_path / "two\nlines.png", grey())
+    odd.write_bytes(b"not a png")
+    code, err = run(tmp_path / "loop.png", odd, "-o", tmp_path / "out")
+    lines = err.strip().splitlines()
+    assert code == 1 and "Traceback" not in err
+    assert any("loop.png" in x and "symbolic links" in x for x in lines)
+    assert any("'" in x and "two\\nlines.png" in x for x in lines)  # quoted, still one line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--quality", "1000"], "--quality must be in [1, 100]"),
+    (["--working-size", "100000"], "--working-size must be in [8, 1024]"),
+    (["-t", "0"], "temperature must be in (0, 1]"),
+])
+def test_bad_options_are_refused_up_front(run, tmp_path, args, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([str(save(tmp_path / "a.png", grey())), "-o", str(tmp_path / "a.webp"), *args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_output_names_that_cannot_be_meant(run, tmp_path):
+    a, b = save(tmp_path / "a.png", grey()), save(tmp_path / "b.png", grey())
+    code, err = run(a, b, "-o", tmp_path / "multi.png")
+    assert code == 2 and "names one file but there are 2 inputs" in err and not (tmp_path / "multi.png").exists()
+    code, err = run(a, "-o", tmp_path / "out.xyz")
+    assert code == 2 and "cannot write .xyz" in err and not (tmp_path / "out.xyz").exists()
+    assert run(a, "-o", tmp_path / "folder")[0] == 0 and (tmp_path / "folder" / "a.png").is_file()
+
+
+def test_weights_linked_to_a_device_are_not_called_missing(tmp_path, weights_dir, capsys):
+    w = tmp_path / "w"
+    w.mkdir()
+    for f in weights_dir.iterdir():
+        (w / f.name).write_bytes(f.read_bytes())
+    (w / "model.onnx").unlink()
+    (w / "model.onnx").symlink_to("/dev/zero")
+    assert main([str(save(tmp_path / "a.png", grey())), "-o", str(tmp_path / "o.png"), "--weights", str(w)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+
+
+def test_colour_inputs_are_noted_or_kept(run, tmp_path):
+    rng = np.random.default_rng(0)
+    colour = save(tmp_path / "c.png", rng.integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    code, err = run(colour, save(tmp_path / "g.png", grey()), "-o", tmp_path / "out")
+    assert code == 0 and "1 input(s) were already in colour" in err and (tmp_path / "out" / "c.png").exists()
+    code, err = run(colour, "-o", tmp_path / "kept", "--keep-colour")
+    assert code == 0 and "already in colour, skipped" in err and not (tmp_path / "kept" / "c.png").exists()

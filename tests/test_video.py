@@ -391,3 +391,22 @@ def test_temporal_step_used_when_the_weights_offer_it(tmp_path, vcolorizer, weig
     assert result.frames == 3 and seen == [1, 2, 3] and result.temporal
     image_only = Colorizer(weights_dir, backend="onnx")
     assert not colorize_video(src, tmp_path / "b.mp4", colorizer=image_only, temporal=None).temporal
+
+
+def test_cli_video_with_an_image_output_name_is_one_line(tmp_path, video_weights, capsys):
+    src = make_clip(tmp_path / "clip.mp4", frames=2)
+    assert cli_main([str(src), "-o", str(tmp_path / "out.png"), "--weights", str(video_weights)]) == 1
+    err = capsys.readouterr().err
+    assert "a video cannot be written as .png" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no output, no 0-byte temp
+
+
+def test_cli_a_video_that_ends_early_exits_non_zero_and_keeps_its_frames(tmp_path, video_weights, capsys):
+    src = make_clip(tmp_path / "clip.mkv", frames=96, size=(96, 64))  # 4 s; Matroska stores the duration up front
+    data = src.read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[:len(data) // 2])
+    out = tmp_path / "out.mkv"
+    assert cli_main([str(tmp_path / "cut.mkv"), "-o", str(out), "--weights", str(video_weights)]) == 1
+    err = capsys.readouterr().err
+    assert "ended early" in err and "wrote the" in err
+    assert 0 < probe(out)[0] < 96

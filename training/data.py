@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from engine.color import is_colour
 from engine.media import IMAGE_SUFFIXES
 
 MAX_SIDE = 288  # photos are kept at most this large in memory; training crops are smaller
@@ -54,12 +55,6 @@ def iter_image_bytes(source: str | Path):
         raise FileNotFoundError(f"no such folder, zip or image: {source}")
 
 
-def is_grey(rgb: np.ndarray) -> bool:
-    """Greyscale in disguise: mean |R-G| + |G-B| < 2 at 64x64 (the data README's rule)."""
-    small = cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA).astype(np.int16)
-    return float(np.abs(small[..., 0] - small[..., 1]).mean() + np.abs(small[..., 1] - small[..., 2]).mean()) < 2
-
-
 def decode(data: bytes) -> np.ndarray:
     """RGB uint8, long side at most MAX_SIDE."""
     im = Image.open(io.BytesIO(data))
@@ -86,7 +81,7 @@ def load_photos(sources, limit: int | None = None, progress=None) -> PhotoSet:
                 continue
             if min(rgb.shape[:2]) < 16:
                 photos.skipped_bad += 1
-            elif is_grey(rgb):
+            elif not is_colour(rgb):
                 photos.skipped_grey += 1
             else:
                 (photos.small if max(rgb.shape[:2]) < 96 else photos.large).append(rgb)

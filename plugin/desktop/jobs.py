@@ -1,177 +1,73 @@
-"""GUI-side queues that feed the workers one request at a time.
+"""What the window asks of the worker thread (a job) and what comes back (a result): plain data.
 
-The waiting jobs stay here, in the GUI thread, rather than in the worker's event queue: so the
-window can cancel them, put the selected item first, or drop those of a removed item, without any
-locking. Only the running job is in the worker's hands; Cancel stops it at its next stage.
+Two kinds of job, told apart by their type: a ColorizeJob runs the network on an item's file, a
+SaveJob writes an item's result to a file. Each carries its item's id, never the Item itself, so
+that the worker thread touches nothing the GUI thread may change.
 """
 from __future__ import annotations
 
-from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
 
-from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QImage
 
-from .worker import Job, Rendered, RenderWorker, Worker
-
-
-class JobQueue(QObject):
-    """Colorize and save jobs, run in order by one Worker, with a progress count for the batch."""
-
-    started = pyqtSignal(object)           # Job
-    finished = pyqtSignal(object, object)  # Job, result
-    failed = pyqtSignal(object, str)       # Job, message
-    cancelled = pyqtSignal(object)         # Job
-    progress = pyqtSignal(int, int)        # jobs ended, jobs in this batch
-    idle = pyqtSignal()                    # the batch is over: nothing waiting or running
-    _send = pyqtSignal(object)
-
-    def __init__(self, worker: Worker, prepare=None):
-        """prepare(job) is called just before a job is sent, to fill in the latest state."""
-        super().__init__()
-        self._worker = worker
-        self._prepare = prepare or (lambda job: None)
-        self._pending: deque[Job] = deque()
-        self._current: Job | None = None
-        self._ended = self._total = 0
-        self._send.connect(worker.run)  # queued: the worker lives in another thread
-        # bound slots of this GUI-thread object, so Qt delivers the worker's reports in this thread
-        worker.done.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-
-    @property
-    def busy(self) -> bool:
-        """True while a job runs or waits."""
-        return self._current is not None or bool(self._pending)
-
-    @property
-    def current(self) -> Job | None:
-        """The job the worker is running, if any."""
-        return self._current
-
-    def jobs(self) -> list[Job]:
-        """The running job, then the waiting ones in order."""
-        return ([self._current] if self._current else []) + list(self._pending)
-
-    def has(self, item_id: int, kind: str = "colorize") -> bool:
-        """True if a job of this kind for this item runs or waits."""
-        return any(j.item_id == item_id and j.kind == kind for j in self.jobs())
-
-    def submit(self, jobs: list[Job], urgent: bool = False) -> None:
-        """Queue jobs at the end, or at the front if urgent."""
-        if urgent:
-            self._pending.extendleft(reversed(jobs))
-        else:
-            self._pending.extend(jobs)
-        self._total += len(jobs)
-        self.progress.emit(self._ended, self._total)
-        self._next()
-
-    def promote(self, item_id: int) -> None:
-        """Run this item's waiting colorize job next (the user is looking at it)."""
-        for job in list(self._pending):
-            if job.item_id == item_id and job.kind == "colorize":
-                self._pending.remove(job)
-                self._pending.appendleft(job)
-                return
-
-    def discard(self, item_ids) -> None:
-        """Silently drop the waiting jobs of removed items."""
-        ids = set(item_ids)
-        kept = [j for j in self._pending if j.item_id not in ids]
-        self._total -= len(self._pending) - len(kept)
-        self._pending = deque(kept)
-        self.progress.emit(self._ended, self._total)
-
-    def cancel(self) -> None:
-        """Drop every waiting job (each reported cancelled) and stop the running one."""
-        dropped, self._pending = list(self._pending), deque()
-        self._total -= len(dropped)
-        if self._current is not None:
-            self._worker.cancel_event.set()
-        for job in dropped:
-            self.cancelled.emit(job)
-        if self._current is None:
-            self._next()  # reports idle
-
-    @pyqtSlot(object, object)
-    def _on_done(self, job: Job, result) -> None:
-        self._end(job, self.finished, result)
-
-    @pyqtSlot(object, str)
-    def _on_failed(self, job: Job, message: str) -> None:
-        self._end(job, self.failed, message)
-
-    @pyqtSlot(object)
-    def _on_cancelled(self, job: Job) -> None:
-        self._end(job, self.cancelled)
-
-    def _end(self, job: Job, signal, *result) -> None:
-        self._current = None
-        self._ended += 1
-        self.progress.emit(self._ended, self._total)
-        signal.emit(job, *result)
-        self._next()
-
-    def _next(self) -> None:
-        if self._current is not None:
-            return
-        if not self._pending:
-            self._ended = self._total = 0
-            self.idle.emit()
-            return
-        job = self._current = self._pending.popleft()
-        self._prepare(job)
-        self._worker.cancel_event.clear()
-        self.started.emit(job)
-        self._send.emit(job)
+from engine import Prediction
 
 
-class RenderQueue(QObject):
-    """Vividness re-renders: one at a time, and only the latest request waits, so dragging the
-    slider never piles up work; each finished render is shown, so the image follows the drag."""
+@dataclass
+class ColorizeJob:
+    item_id: int
+    path: Path                        # the source file
+    temperature: float | None         # None: the model's default (always None for a video)
+    video_dst: Path | None = None     # a video: where its colorized copy goes (the session's folder)
 
-    ready = pyqtSignal(object)            # Rendered
-    failed = pyqtSignal(int, str)         # item id, message
-    _send = pyqtSignal(object)
 
-    def __init__(self, worker: RenderWorker):
-        super().__init__()
-        self._waiting: tuple | None = None
-        self._running = False
-        self._send.connect(worker.render)
-        worker.rendered.connect(self._on_rendered)
-        worker.failed.connect(self._on_failed)
+@dataclass
+class SaveJob:
+    item_id: int
+    path: Path                        # the source file
+    temperature: float | None
+    dst: Path                         # where to write
+    quality: int = 95                 # JPEG/WebP quality
+    is_video: bool = False
+    # filled in just before it runs (see Session.prepare): what the item holds by then
+    prediction: Prediction | None = None  # the cached one, if any (else the file is read again)
+    video_file: Path | None = None        # a video: the colorized copy to write out
 
-    @property
-    def busy(self) -> bool:
-        """True while a render runs or waits."""
-        return self._running or self._waiting is not None
 
-    def request(self, item_id: int, prediction, temperature: float | None) -> None:
-        """Render this prediction at this temperature, replacing any request still waiting."""
-        self._waiting = (item_id, prediction, temperature)
-        self._next()
+Job = Union[ColorizeJob, SaveJob]
 
-    def forget(self, item_id: int) -> None:
-        """Drop a waiting request for a removed item."""
-        if self._waiting and self._waiting[0] == item_id:
-            self._waiting = None
 
-    @pyqtSlot(object)
-    def _on_rendered(self, rendered: Rendered) -> None:
-        self._running = False
-        self.ready.emit(rendered)
-        self._next()
+@dataclass
+class Colorized:
+    """A photo's result."""
+    prediction: Prediction
+    before: QImage
+    after: QImage
+    thumbnail: QImage
+    seconds: float                    # read + network + render, what the status bar reports
+    in_colour: bool                   # the source already had colour (see worker.has_colour)
 
-    @pyqtSlot(int, str)
-    def _on_failed(self, item_id: int, message: str) -> None:
-        self._running = False
-        self.failed.emit(item_id, message)
-        self._next()
 
-    def _next(self) -> None:
-        if self._running or self._waiting is None:
-            return
-        request, self._waiting = self._waiting, None
-        self._running = True
-        self._send.emit(request)
+@dataclass
+class ColorizedVideo:
+    """A video's result: the colorized file, and its first frame for the view."""
+    path: Path                        # the colorized video, in the session's temporary folder
+    before: QImage
+    after: QImage
+    thumbnail: QImage
+    seconds: float
+    frames: int
+    warning: str | None
+    in_colour: bool
+
+
+@dataclass
+class Rendered:
+    """A re-render at another vividness; a preview is screen-sized, made while the slider is dragged."""
+    item_id: int
+    temperature: float | None
+    after: QImage
+    thumbnail: QImage | None          # None for a preview (the list keeps the last full one)
+    preview: bool = False
