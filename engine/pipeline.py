@@ -166,7 +166,9 @@ class Canvas:
         if isinstance(image, Canvas):
             return image
         if isinstance(image, (str, Path)):
-            image = read_image(image)
+            from .imageio import read_picture  # full depth and metadata, for Canvas.save
+
+            image = read_picture(image)
         pic = image if isinstance(image, Picture) else to_picture(image)
         y = full_luminance(pic)
         return cls(y, fine_luminance(y), pic)
@@ -200,16 +202,18 @@ class Canvas:
 
     def save(self, uv: np.ndarray, dst: str | os.PathLike, quality: int = 95, overwrite: bool = True) -> None:
         """Write the colorized image atomically at the source's depth where the format allows
-        (16-bit PNG and TIFF; float sources are stored as 16-bit)."""
+        (16-bit PNG and TIFF; float sources are stored as 16-bit), with the source file's ICC
+        profile, resolution and EXIF (Picture.meta) as far as the format allows."""
         rgb, pic = self.rgb(uv), self.picture
         if rgb.dtype == np.uint8:
-            write_image(from_picture(rgb, pic), dst, quality=quality, overwrite=overwrite)
+            write_image(from_picture(rgb, pic), dst, quality=quality, overwrite=overwrite, meta=pic.meta)
             return
         alpha = pic.alpha
         if rgb.dtype == np.float32:
             rgb = (rgb * 65535 + 0.5).astype(np.uint16)
             alpha = None if alpha is None else (np.clip(alpha, 0, 1) * 65535 + 0.5).astype(np.uint16)
-        write_image(rgb if alpha is None else np.dstack([rgb, alpha]), dst, quality=quality, overwrite=overwrite)
+        write_image(rgb if alpha is None else np.dstack([rgb, alpha]), dst, quality=quality, overwrite=overwrite,
+                    meta=pic.meta)
 
 
 @dataclass

@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parent.parent
 ROOT_SCRIPT = REPO / "tools" / "gimp-root.sh"
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 ENGINE_IN_ROOT = "/opt/colorize-venv/bin/colorize"
-TIMINGS = []
 
 
 def unavailable(reason):
@@ -49,10 +48,8 @@ class GimpRoot:
         (self.work / "scenarios.json").write_text(json.dumps({"scenarios": scenarios, "strict": strict}))
         (self.work / "results.json").unlink(missing_ok=True)
         shutil.rmtree(self.work / "out", ignore_errors=True)
-        t0 = time.monotonic()
         r = self.exec("gimp-console-3.0", "-i", "--batch-interpreter=python-fu-eval",
                       "-b", "exec(open('/mnt/work/gimp_batch.py').read())", "--quit", check=False)
-        TIMINGS.append((len(scenarios), time.monotonic() - t0))
         results = json.loads((self.work / "results.json").read_text()) if (self.work / "results.json").exists() else None
         return r, results
 
@@ -203,8 +200,3 @@ def test_uninstall_in_the_root(gimp):
     assert not (gimp.work / "gimp3/plug-ins/colorize_gimp").exists()
     assert (gimp.work / "gimp3").is_dir()          # GIMP's own folder (it wrote config there) stays
 
-
-def test_report_gimp_timings(gimp):
-    """Not a check: prints the time per GIMP run (pytest -rP shows it)."""
-    for n, seconds in TIMINGS:
-        print(f"gimp-console run with {n} plug-in call(s): {seconds:.1f} s")

@@ -86,3 +86,38 @@ def test_train_resume_export_evaluate(photo_dir, bins_json, tmp_path):
     assert res["grey"]["colourfulness"] < 1.0  # grey has (almost) no colour
     assert 0 < res["ours T=0.2"]["auc"] <= 1 and 0 < res["grey"]["auc_rebalanced"] <= 1
     assert Image.open(sheet).size[0] > 4 * 100
+
+
+def test_campaign_session_continues_and_ships_only_an_improvement(photo_dir, bins_json, tmp_path, weights_dir):
+    import shutil
+
+    from training import campaign
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(weights_dir, shipped)
+    meta = json.loads((shipped / "model.json").read_text())
+    meta["training"] = {"config": {"widths": [8, 16, 32], "bottleneck_blocks": 1, "batch": 4, "size": 32,
+                                   "loss": "ce", "lr": 3e-3}, "wall_s": 60}
+    (shipped / "model.json").write_text(json.dumps(meta))
+    before = (shipped / "model.onnx").read_bytes()
+    campaign.main(["--minutes", "0.02", "--init", str(shipped), "--ship", str(shipped), "--out", str(tmp_path / "run"),
+                   "--bins", str(tmp_path / "bins.json"), "--data", str(photo_dir), "--val", str(photo_dir / "a"), str(photo_dir / "b"),
+                   "--docs", str(tmp_path / "docs")])
+    session = json.loads((tmp_path / "run" / "session.json").read_text())
+    assert session["config"]["init"] == str(shipped) and session["config"]["steps"] >= 1
+    new = json.loads((shipped / "model.json").read_text())
+    if (tmp_path / "docs" / "campaign.csv").exists():  # it was better on the select half: shipped
+        assert (shipped / "model.onnx").read_bytes() != before
+        assert new["metrics"]["chosen"]["temperature"] == new["temperature"]
+        assert new["training"]["total_train_hours"] > 60 / 3600
+        assert (tmp_path / "docs" / "campaign.png").exists()
+    else:
+        assert (shipped / "model.onnx").read_bytes() == before
+
+
+def test_campaign_chooses_the_best_setting_within_the_psnr_limit():
+    from training.campaign import choose
+
+    scores = {"grey": {"psnr": 22.0}, (128, 0.3): {"psnr": 20.9, "auc_rebalanced": 0.80},
+              (128, 0.5): {"psnr": 21.5, "auc_rebalanced": 0.75}, (160, 0.5): {"psnr": 21.4, "auc_rebalanced": 0.76}}
+    assert choose(scores) == (160, 0.5)

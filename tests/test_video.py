@@ -410,3 +410,30 @@ def test_cli_a_video_that_ends_early_exits_non_zero_and_keeps_its_frames(tmp_pat
     err = capsys.readouterr().err
     assert "ended early" in err and "wrote the" in err
     assert 0 < probe(out)[0] < 96
+
+
+def test_a_full_disk_is_not_blamed_on_the_container(tmp_path):
+    import errno
+
+    from engine.videoio import VideoInfo, VideoWriter
+
+    info = VideoInfo(64, 48, Fraction(24), 2, Fraction(0), "h264", False, 0.1)
+    for name in ("out.mkv", "out.mp4"):
+        writer = VideoWriter(tmp_path / name, info)
+
+        class FullDisk:  # the real container, except that writing fails as on a full disk
+            def __init__(self, real):
+                self.real = real
+
+            def __getattr__(self, name):
+                return getattr(self.real, name)
+
+            def mux(self, packets):
+                raise av.error.FFmpegError(errno.ENOSPC, "No space left on device")
+        writer.container = FullDisk(writer.container)
+        with pytest.raises(ColorizeError) as e:
+            writer.write(frame_at(0, 48, 64), 0.0)
+            writer.finish()
+        writer.abort()
+        assert "No space left on device" in str(e.value) and ".mkv" not in str(e.value).replace(name, "")
+    assert not list(tmp_path.iterdir())

@@ -52,8 +52,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--run", required=True, help="training run folder (with checkpoint.pt)")
     p.add_argument("--out", default="engine/weights", help="weights folder to write (default engine/weights)")
-    p.add_argument("--temperature", type=float, default=0.38, help="default annealed-mean temperature")
-    p.add_argument("--working-size", type=int, default=256, help="default working size (long side, px)")
+    p.add_argument("--temperature", type=float, required=True,
+                   help="the model's default annealed-mean temperature (choose it on validation: training.campaign does)")
+    p.add_argument("--working-size", type=int, required=True, help="the model's default working size (long side, px)")
     p.add_argument("--metrics", default=None, help="JSON from training.evaluate to record")
     p.add_argument("--data-note", default=None, help="describe the training data (default: the paths)")
     a = p.parse_args(argv)

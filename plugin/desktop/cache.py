@@ -26,13 +26,19 @@ class Entry:
     prediction: Prediction
     before: QImage       # the source as shown
     after: QImage        # the result as shown, at the item's current vividness
+    preview: Prediction | None = None  # a screen-sized copy for dragging the slider (see preview.py)
 
     @property
     def nbytes(self) -> int:
         """Memory held by this entry, roughly."""
-        p = self.prediction
-        arrays = [p.logits, p.luminance, p.picture.samples] + ([p.picture.alpha] if p.picture.alpha is not None else [])
-        return sum(a.nbytes for a in arrays) + self.before.sizeInBytes() + self.after.sizeInBytes()
+        return (_prediction_bytes(self.prediction) + self.before.sizeInBytes() + self.after.sizeInBytes()
+                + (_prediction_bytes(self.preview) if self.preview is not None else 0))
+
+
+def _prediction_bytes(p: Prediction) -> int:
+    c = p.canvas
+    arrays = [p.logits, c.luminance, c.fine, c.picture.samples] + ([c.picture.alpha] if c.picture.alpha is not None else [])
+    return sum(a.nbytes for a in {id(a): a for a in arrays}.values())  # a grey photo's Y is its samples
 
 
 class PredictionCache:

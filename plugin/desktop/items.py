@@ -1,6 +1,10 @@
-"""One dropped file = one Item; ItemList shows them with a thumbnail and their state."""
+"""One dropped file = one Item; ItemList shows them with a thumbnail and their state.
+
+How an item moves from state to state is session.py's business; this module only holds and shows."""
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -13,6 +17,7 @@ from .images import THUMB_SIZE
 
 ERROR_COLOUR = QColor(220, 80, 70)
 ID_ROLE = Qt.UserRole
+IN_COLOUR = "already in colour: recoloured from its luminance"
 
 
 class State(Enum):
@@ -37,6 +42,8 @@ class Item:
     saved_to: Path | None = None        # Save writes here again
     saved_quality: int = 95
     pasted: bool = False
+    is_video: bool = False              # goes to the video pipeline (decided once, when added)
+    in_colour: bool = False             # the source already had colour (a note, not an error)
     video: Path | None = None           # a colorized video: the finished file in the app's temp folder
     preview: tuple[QImage, QImage] | None = None  # a colorized video: its first frame before and after
 
@@ -46,8 +53,20 @@ class Item:
             return f"Error: {self.error}"
         if self.state is State.DONE:
             text = "Done" if self.seconds is None else f"Done in {self.seconds:.{2 if self.seconds < 10 else 0}f} s"
-            return f"{text} · {self.note}" if self.note else text
+            return " · ".join([text] + [n for n in (self.note, IN_COLOUR if self.in_colour else "") if n])
         return self.state.value
+
+
+def _breakable(text: str, run: int = 30) -> str:
+    """Text with zero-width spaces after path separators and inside long unbroken runs, where Qt
+    may then wrap it: a long path or error in a tooltip otherwise runs off the screen."""
+    text = re.sub(r"([/\\_.-])", "\\1\u200b", text)
+    return re.sub(r"[^\s\u200b]{%d}" % run, lambda m: m.group(0) + "\u200b", text)
+
+
+def tooltip(*lines: str) -> str:
+    """Lines as a rich-text tooltip: Qt wraps rich text (at about 80 characters), never plain text."""
+    return "<qt>" + "<br>".join(html.escape(_breakable(line)) for line in lines) + "</qt>"
 
 
 def _placeholder(style, state: State) -> QIcon:
@@ -73,8 +92,12 @@ class ItemList(QListWidget):
         super().__init__(parent)
         self.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.setUniformItemSizes(True)
-        self.setTextElideMode(Qt.ElideRight)  # the start of an error says most
+        # rows wrap, so a status is never cut off ("Done in 1.03 s · 75 fra…"); wrapped rows
+        # differ in height and follow the list's width
+        self.setWordWrap(True)
+        self.setUniformItemSizes(False)
+        self.setResizeMode(QListWidget.Adjust)
+        self.setTextElideMode(Qt.ElideNone)
         self.setAcceptDrops(False)  # drops go to the window, which handles them everywhere
         self.setMinimumWidth(220)
         self._rows: dict[int, QListWidgetItem] = {}
@@ -94,8 +117,7 @@ class ItemList(QListWidget):
         if row is None:
             return
         row.setText(f"{item.name}\n{item.status()}")
-        tip = str(item.path) if not item.pasted else item.name
-        row.setToolTip(f"{tip}\n{item.status()}")
+        row.setToolTip(tooltip(item.name if item.pasted else str(item.path), item.status()))
         if item.thumbnail is not None and item.state is State.DONE:
             row.setIcon(QIcon(QPixmap.fromImage(item.thumbnail)))
         else:

@@ -1,19 +1,23 @@
-"""Saving results: formats, output names, the Save All dialog, and the Save / Save As / Save All flows."""
+"""Saving results: formats, output names, the Save All dialog, and the Save / Save As / Save All flows.
+
+What can be written is the engine's rule (IMAGE_WRITE, VIDEO_WRITE, output_path); the short menus
+below are only what the dialogs offer first."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Callable
 
+from PyQt5.QtCore import QSettings, QStandardPaths
 from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                              QInputDialog, QLineEdit, QMessageBox, QPushButton, QSpinBox, QWidget)
 
-from engine.imageio import WRITE_FORMATS
+from engine import IMAGE_WRITE, VIDEO_WRITE, output_path
 
-from .inputs import is_video
 from .items import Item, State
-from .worker import Job
+from .jobs import SaveJob
+from .session import Session, path_key
 
-# What Save As and Save All offer (write_image also does BMP, which is no use for photos)
+# What Save As and Save All offer (the engine also writes BMP, which is no use for photos)
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
 SAVE_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg",
                 "TIFF image (*.tif *.tiff)": ".tif", "WebP image (*.webp)": ".webp"}
@@ -23,58 +27,56 @@ VIDEO_FORMATS = {"MP4": ".mp4", "Matroska": ".mkv", "QuickTime": ".mov"}
 VIDEO_FILTERS = {"MP4 video (*.mp4)": ".mp4", "Matroska video (*.mkv)": ".mkv", "QuickTime video (*.mov)": ".mov"}
 
 
-def video_suffix(src: Path) -> str:
-    """The container a colorized video is written in: the original's when it is one of ours, else MP4."""
-    return src.suffix.lower() if src.suffix.lower() in VIDEO_FORMATS.values() else ".mp4"
-
-
 def has_quality(suffix: str) -> bool:
     """True for the formats that take a quality setting (lossy JPEG and WebP)."""
     return suffix.lower() in (".jpg", ".jpeg", ".webp")
 
 
-def output_suffix(src: Path, suffix: str) -> str:
-    """The suffix to write: the chosen one, or the original's (PNG for formats we cannot write);
-    a video keeps its own container whatever image format is chosen."""
-    if is_video(src):
-        return video_suffix(src)
-    if suffix:
+def output_suffix(item: Item, suffix: str) -> str:
+    """The suffix to write: the chosen one, or the original's when the engine can write it (else
+    PNG); a video keeps its own container (else MP4) whatever image format is chosen."""
+    if suffix and not item.is_video:
         return suffix
-    return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
+    return output_path(Path(item.path.name), Path(), single_file=False, video=item.is_video).suffix
 
 
-def default_name(src: Path, suffix: str) -> str:
+def default_name(item: Item, suffix: str) -> str:
     """Save As's proposal: old.jpg -> old-colour.png (a name that cannot be the original's)."""
-    return f"{src.stem}-colour{output_suffix(src, suffix)}"
+    return f"{item.path.stem}-colour{output_suffix(item, suffix)}"
 
 
 def with_filter_suffix(path: str, chosen_filter: str) -> Path:
     """The path typed in a save dialog, given the filter's suffix when it has no known one."""
     p = Path(path)
     if chosen_filter in VIDEO_FILTERS:
-        return p if p.suffix.lower() in VIDEO_FORMATS.values() else p.with_name(p.name + VIDEO_FILTERS[chosen_filter])
-    if p.suffix.lower() in WRITE_FORMATS:
+        return p if p.suffix.lower() in VIDEO_WRITE else p.with_name(p.name + VIDEO_FILTERS[chosen_filter])
+    if p.suffix.lower() in IMAGE_WRITE:
         return p
     return p.with_name(p.name + SAVE_FILTERS.get(chosen_filter, ".png"))
 
 
-def plan_outputs(sources: list[Path], folder: Path, suffix: str) -> list[Path]:
+def plan_outputs(items: list[Item], folder: Path, suffix: str) -> list[Path]:
     """Save All's names: same name as each original, in folder; clashes get -2, -3..."""
     taken, out = set(), []
-    for src in sources:
-        ext = output_suffix(src, suffix)
-        name, n = f"{src.stem}{ext}", 1
+    for item in items:
+        stem, ext = item.path.stem, output_suffix(item, suffix)
+        name, n = f"{stem}{ext}", 1
         while name.lower() in taken:
             n += 1
-            name = f"{src.stem}-{n}{ext}"
+            name = f"{stem}-{n}{ext}"
         taken.add(name.lower())
         out.append(folder / name)
     return out
 
 
-def path_key(path: Path) -> str:
-    """A key equal for two spellings of one file (relative, through links, case on Windows)."""
-    return os.path.normcase(str(Path(path).resolve()))
+def remembered_folder(settings: QSettings, key: str, fallback: Path | None = None) -> str:
+    """A remembered folder if it still exists, else fallback, else the user's Pictures folder."""
+    folder = str(settings.value(key, "") or "")
+    if folder and Path(folder).is_dir():
+        return folder
+    if fallback is not None:
+        return str(fallback)
+    return QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or str(Path.home())
 
 
 class SaveAllDialog(QDialog):
@@ -133,15 +135,21 @@ class SaveAllDialog(QDialog):
 
 
 class Saver:
-    """Save, Save As and Save All for the main window: asks where, never replaces an original
-    unasked, remembers folders, format and quality, and queues the writing on the worker (which
-    renders each item at its own vividness)."""
+    """Save, Save As and Save All: asks where, never replaces an original unasked, remembers
+    folders, format and quality, and queues the writing (the worker renders each item at its own
+    vividness). It works through what it is given, never through the window's fields."""
 
-    def __init__(self, window):
-        self.win = window
+    def __init__(self, *, parent: QWidget, settings: QSettings, session: Session,
+                 submit: Callable[[list[SaveJob]], None], current: Callable[[], Item | None],
+                 tell: Callable[[str], None], warn: Callable[[str], None],
+                 confirm: Callable[[str, str], bool]):
+        """submit queues jobs; current is the selected item; tell shows a passing message, warn
+        one that needs the user; confirm asks a yes/no question (No by default)."""
+        self.parent, self.settings, self.session = parent, settings, session
+        self.submit, self.current, self.tell, self.warn, self.confirm = submit, current, tell, warn, confirm
 
     def _current_done(self) -> Item | None:
-        item = self.win.current_item()
+        item = self.current()
         return item if item is not None and item.state is State.DONE else None
 
     def save(self) -> None:
@@ -163,78 +171,70 @@ class Saver:
 
     def ask_save_path(self, item: Item) -> tuple[Path, int] | None:
         """The save dialog (and the quality question for JPEG/WebP): (path, quality), or None."""
-        settings = self.win.settings
-        suffix = str(settings.value("save/format", ".png"))
-        folder = self.win.folder_setting("save/folder", None if item.pasted else item.path.parent)
-        filters = VIDEO_FILTERS if is_video(item.path) else SAVE_FILTERS
-        if is_video(item.path):
-            suffix = video_suffix(item.path)
+        suffix = output_suffix(item, str(self.settings.value("save/format", ".png")))
+        folder = remembered_folder(self.settings, "save/folder", None if item.pasted else item.path.parent)
+        filters = VIDEO_FILTERS if item.is_video else SAVE_FILTERS
         chosen = next((f for f, s in filters.items() if s == suffix), next(iter(filters)))
-        path, chosen = QFileDialog.getSaveFileName(self.win, f"Save {item.name} as",
-                                                   str(Path(folder) / default_name(item.path, suffix)),
+        path, chosen = QFileDialog.getSaveFileName(self.parent, f"Save {item.name} as",
+                                                   str(Path(folder) / default_name(item, suffix)),
                                                    ";;".join(filters), chosen)
         if not path:
             return None
         path = with_filter_suffix(path, chosen)
-        quality = int(settings.value("save/quality", 95))
+        quality = int(self.settings.value("save/quality", 95))
         if has_quality(path.suffix):
-            quality, ok = QInputDialog.getInt(self.win, "Save As", f"{path.suffix[1:].upper()} quality "
+            quality, ok = QInputDialog.getInt(self.parent, "Save As", f"{path.suffix[1:].upper()} quality "
                                               "(1–100; higher is better and larger):", quality, 1, 100)
             if not ok:
                 return None
         return path, quality
 
     def _originals(self) -> set[str]:
-        return {path_key(i.path) for i in self.win.items.values()}
+        return {path_key(i.path) for i in self.session.items.values()}
 
     def save_item(self, item: Item, path, quality: int = 95) -> bool:
         """Queue saving the item at its vividness; asks before replacing an original. True if queued."""
         path = Path(path)
-        video = is_video(item.path)
-        formats = VIDEO_FORMATS if video else FORMATS
-        if path.suffix.lower() not in (set(VIDEO_FORMATS.values()) if video else WRITE_FORMATS):
-            self.win.banner.show_message(f"Cannot save as {path.suffix or 'a file without an extension'}: "
-                                         f"use {', '.join(formats)}")
+        formats = VIDEO_FORMATS if item.is_video else FORMATS
+        if path.suffix.lower() not in (VIDEO_WRITE if item.is_video else IMAGE_WRITE):
+            self.warn(f"Cannot save as {path.suffix or 'a file without an extension'}: use {', '.join(formats)}")
             return False
-        what = "video" if video else "image"
-        if path_key(path) in self._originals() and not self.win.confirm(
-                "Replace the original?", f"{path} is an original black-and-white {'video' if video else 'photo'}."
-                f"\n\nReplace it with the colorized {what}? This cannot be undone."):
-            self.win.statusBar().showMessage("Not saved: the original is kept", 6000)
+        what = "video" if item.is_video else "photo"
+        if path_key(path) in self._originals() and not self.confirm(
+                "Replace the original?", f"{path} is an original black-and-white {what}."
+                f"\n\nReplace it with the colorized {'video' if item.is_video else 'image'}? This cannot be undone."):
+            self.tell("Not saved: the original is kept")
             return False
-        settings = self.win.settings
-        settings.setValue("save/folder", str(path.parent))
+        self.settings.setValue("save/folder", str(path.parent))
         suffix = {".jpeg": ".jpg", ".tiff": ".tif"}.get(path.suffix.lower(), path.suffix.lower())
         if suffix in FORMATS.values():  # the next Save As proposes the same format
-            settings.setValue("save/format", suffix)
-        settings.setValue("save/quality", quality)
-        self.win.queue.submit([Job("save", item.id, item.path, item.temperature, dst=path, quality=quality)])
+            self.settings.setValue("save/format", suffix)
+        self.settings.setValue("save/quality", quality)
+        self.submit([self.session.save_job(item, path, quality)])
         return True
 
     def save_all_dialog(self) -> None:
         """File ▸ Save All: ask for a folder, format and quality, then save every image there."""
-        settings = self.win.settings
-        dialog = SaveAllDialog(self.win, self.win.folder_setting("saveall/folder"),
-                               str(settings.value("saveall/format", "")), int(settings.value("save/quality", 95)))
+        dialog = SaveAllDialog(self.parent, remembered_folder(self.settings, "saveall/folder"),
+                               str(self.settings.value("saveall/format", "")),
+                               int(self.settings.value("save/quality", 95)))
         if dialog.exec_():
             self.save_all(dialog.folder(), dialog.suffix(), dialog.quality())
 
     def save_all(self, folder, suffix: str = SAME_AS_ORIGINAL, quality: int = 95) -> int:
         """Queue saving every colorized (or still colorizing) item into folder, each under its
         original name with the chosen suffix; returns how many."""
-        win = self.win
-        items = [win.items[i] for i in win.list.ids()
-                 if win.items[i].state in (State.DONE, State.WAITING, State.WORKING)]
+        items = [i for i in self.session.items.values() if i.state in (State.DONE, State.WAITING, State.WORKING)]
         if not items:
-            win.statusBar().showMessage("Nothing to save yet", 6000)
+            self.tell("Nothing to save yet")
             return 0
         folder = Path(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            win.banner.show_message(f"Cannot create {folder}: {e.strerror or e}")
+            self.warn(f"Cannot create {folder}: {e.strerror or e}")
             return 0
-        targets = plan_outputs([i.path for i in items], folder, suffix)
+        targets = plan_outputs(items, folder, suffix)
         originals = self._originals()
         clash_original = {n for n, dst in enumerate(targets) if path_key(dst) in originals}
         clash_existing = {n for n, dst in enumerate(targets) if n not in clash_original and dst.exists()}
@@ -245,12 +245,12 @@ class Saver:
                 return 0
             if choice == "skip":
                 skip = clash_original | clash_existing
-        win.settings.setValue("saveall/folder", str(folder))
-        win.settings.setValue("saveall/format", suffix)
-        win.settings.setValue("save/quality", quality)
-        jobs = [Job("save", i.id, i.path, i.temperature, dst=dst, quality=quality)
-                for n, (i, dst) in enumerate(zip(items, targets)) if n not in skip]
-        win.queue.submit(jobs)
+        self.settings.setValue("saveall/folder", str(folder))
+        self.settings.setValue("saveall/format", suffix)
+        self.settings.setValue("save/quality", quality)
+        jobs = [self.session.save_job(i, dst, quality) for n, (i, dst) in enumerate(zip(items, targets))
+                if n not in skip]
+        self.submit(jobs)
         return len(jobs)
 
     def ask_replace(self, existing: int, originals: int) -> str:
@@ -260,7 +260,7 @@ class Saver:
             lines.append(f"{originals} of them would replace your original black-and-white photos.")
         if existing:
             lines.append(f"{existing} other file{'s' * (existing != 1)} already exist{'s' * (existing == 1)}.")
-        box = QMessageBox(QMessageBox.Warning, "Replace files?", "\n".join(lines), parent=self.win)
+        box = QMessageBox(QMessageBox.Warning, "Replace files?", "\n".join(lines), parent=self.parent)
         replace = box.addButton("Replace", QMessageBox.DestructiveRole)
         skip = box.addButton("Skip Those", QMessageBox.AcceptRole)
         box.addButton(QMessageBox.Cancel)

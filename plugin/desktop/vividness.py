@@ -1,12 +1,20 @@
 """The vividness control: a slider over the annealed-mean temperature T, reversed so that right
-means more vivid (lower T). T is the engine's knob; "vividness" is only its name in the UI."""
+means more vivid (lower T). T is the engine's knob; "vividness" is only its name in the UI.
+
+While the slider is dragged it emits `previewed` (the window shows a quick screen-sized render);
+when it is released, or moved by the keyboard or wheel, it emits `temperature_changed` (the item
+takes the value and the full image is rendered).
+"""
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import QSettings, Qt, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
-T_MIN, T_MAX = 0.05, 1.0   # the engine accepts (0, 1]; below 0.05 every pixel is just its mode
+from engine import TEMPERATURE_VIVID, ColorizeError, check_temperature
+
+T_MIN, T_MAX = TEMPERATURE_VIVID, 1.0   # the engine's useful range, within (0, 1]
 STEPS = 100
+SETTING = "vividness/temperature"       # the last one chosen, for the next photos
 
 
 def slider_value(temperature: float) -> int:
@@ -20,14 +28,31 @@ def temperature_at(value: int) -> float:
     return round(T_MAX - (T_MAX - T_MIN) * value / STEPS, 4)
 
 
+def remembered(settings: QSettings) -> float | None:
+    """The temperature chosen last time, or None (the model's default) if none or not valid."""
+    value = settings.value(SETTING, "")
+    if value in (None, ""):
+        return None
+    try:
+        return check_temperature(value)
+    except ColorizeError:
+        return None
+
+
+def remember(settings: QSettings, temperature: float | None) -> None:
+    """Store the temperature just chosen (None: the model's default)."""
+    settings.setValue(SETTING, "" if temperature is None else temperature)
+
+
 class VividnessControl(QWidget):
     """Slider + value + reset. Emits the temperature, or None for "the model's default"."""
 
-    temperature_changed = pyqtSignal(object)   # float, or None after Reset
+    temperature_changed = pyqtSignal(object)   # float, or None after Reset: the value to keep
+    previewed = pyqtSignal(float)              # while dragging: the value under the handle
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.default = 0.4  # replaced by the model's own default once it is loaded
+        self.default: float | None = None  # the loaded model's default; none until a model is loaded
         self.label = QLabel("Vividness")
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, STEPS)
@@ -46,6 +71,7 @@ class VividnessControl(QWidget):
         for w in (self.label, self.slider, self.value_label, self.reset):
             layout.addWidget(w)
         self.slider.valueChanged.connect(self._moved)
+        self.slider.sliderReleased.connect(lambda: self.temperature_changed.emit(self.temperature()))
         self.reset.clicked.connect(self._reset)
         self.set_temperature(None)
 
@@ -54,9 +80,11 @@ class VividnessControl(QWidget):
         self.default = temperature
 
     def set_temperature(self, temperature: float | None) -> None:
-        """Show a temperature (None: the default) without emitting temperature_changed."""
+        """Show a temperature (None: the model's default) without emitting anything."""
+        t = self.default if temperature is None else temperature
         self.slider.blockSignals(True)
-        self.slider.setValue(slider_value(self.default if temperature is None else temperature))
+        if t is not None:  # no model yet: the handle stays where it is
+            self.slider.setValue(slider_value(t))
         self.slider.blockSignals(False)
         self._show()
 
@@ -66,12 +94,15 @@ class VividnessControl(QWidget):
 
     def _show(self):
         self.value_label.setText(f"{self.slider.value()} %")
-        self.setToolTip(f"Annealed-mean temperature T = {self.temperature():.2f} (model default "
-                        f"{self.default:.2f}); lower T is more vivid")
+        default = "no model loaded" if self.default is None else f"model default {self.default:.2f}"
+        self.setToolTip(f"Annealed-mean temperature T = {self.temperature():.2f} ({default}); lower T is more vivid")
 
     def _moved(self, value: int):
         self._show()
-        self.temperature_changed.emit(temperature_at(value))
+        if self.slider.isSliderDown():
+            self.previewed.emit(temperature_at(value))
+        else:
+            self.temperature_changed.emit(temperature_at(value))
 
     def _reset(self):
         self.set_temperature(None)

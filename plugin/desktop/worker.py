@@ -1,29 +1,24 @@
 """What runs off the GUI thread: loading the model, colorizing, re-rendering and saving.
 
 Each worker object lives in its own QThread and receives one request at a time through a queued
-signal (jobs.py decides what to send, and when). Every failure becomes a one-line message for the
-item concerned, so that neither the thread nor the app ever stops on a bad file.
+signal (queues.py decides what to send, and when). Every failure becomes a one-line message for
+the item concerned, so that neither the thread nor the app ever stops on a bad file. All the media
+work (reading, 16-bit output, video, atomic writes) is the engine's; this module only adds the
+display copies (QImage) and the checks for Cancel between stages.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
-from PyQt5.QtGui import QImage
 
-from engine import Colorizer, ColorizeError, Prediction
-from engine import colorize_video as engine_colorize_video
-from engine.imageio import read_image, to_picture, write_image
-from engine.temporal import has_temporal
+from engine import Canvas, Colorizer, ColorizeError, colorize_video, copy_video, first_frame, read_image
 
 from .images import thumbnail, to_qimage
-from .inputs import is_video
+from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
 
 
 @dataclass
@@ -32,46 +27,6 @@ class ModelInfo:
     device: str          # "cpu" or "cuda"
     weights: Path
     temperature: float   # the model's default
-
-
-@dataclass
-class Job:
-    kind: str                         # "colorize" or "save"
-    item_id: int
-    path: Path                        # the source file
-    temperature: float | None         # None: the model's default
-    dst: Path | None = None           # save: where
-    quality: int = 95                 # save: JPEG/WebP quality
-    prediction: Prediction | None = None  # save: the cached one, if any (else the file is read again)
-    video: Path | None = None         # save of a video: the colorized temporary file to copy
-
-
-@dataclass
-class Colorized:
-    prediction: Prediction
-    before: QImage
-    after: QImage
-    thumbnail: QImage
-    seconds: float                    # read + network + render, what the status bar reports
-
-
-@dataclass
-class ColorizedVideo:
-    path: Path                        # the colorized video, in the app's temporary folder
-    before: QImage                    # first frames, for the view
-    after: QImage
-    thumbnail: QImage
-    seconds: float
-    frames: int
-    warning: str | None
-
-
-@dataclass
-class Rendered:
-    item_id: int
-    temperature: float | None
-    after: QImage
-    thumbnail: QImage
 
 
 class Cancelled(Exception):
@@ -92,48 +47,6 @@ def describe(error: BaseException) -> str:
     return f"unexpected error: {type(error).__name__}: {first}"
 
 
-def colorize_video(path: Path, dst: Path, progress=None, colorizer: Colorizer | None = None,
-                   temperature: float | None = None):
-    """Colorize a video file into dst with engine.colorize_video; progress(done, total) per frame
-    (raise Cancelled from it to stop: the partial output is deleted). The temporal step is used when
-    the weights folder has a temporal model, else every frame is colorized on its own."""
-    temporal = colorizer is None or has_temporal(colorizer.bundle.root)
-    return engine_colorize_video(path, dst, temperature, progress, colorizer, temporal=temporal)
-
-
-def first_frame(path: Path) -> QImage:
-    """The first frame of a video, for the view and the thumbnail."""
-    import av
-
-    with av.open(str(path)) as container:
-        frame = next(container.decode(video=0))
-        return to_qimage(frame.to_ndarray(format="rgb24"))
-
-
-def copy_video(src: Path, dst: Path) -> None:
-    """Write the finished video src as dst: a copy when the containers match, else the streams
-    remuxed into dst's container; through a temporary file, so dst is never left half-written."""
-    fd, tmp = tempfile.mkstemp(prefix=".colorize-", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
-    try:
-        if src.suffix.lower() == dst.suffix.lower():
-            shutil.copyfile(src, tmp)
-        else:
-            import av
-
-            with av.open(str(src)) as inp, av.open(tmp, "w") as out:
-                streams = {s.index: out.add_stream_from_template(s) for s in inp.streams
-                           if s.type in ("video", "audio")}
-                for packet in inp.demux(*[inp.streams[i] for i in streams]):
-                    if packet.dts is not None:
-                        packet.stream = streams[packet.stream.index]
-                        out.mux(packet)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def start_thread(worker: QObject, name: str) -> QThread:
     """Move a worker object to a new running thread."""
     thread = QThread()
@@ -148,7 +61,7 @@ class Worker(QObject):
 
     loaded = pyqtSignal(object)          # ModelInfo
     load_failed = pyqtSignal(str)
-    done = pyqtSignal(object, object)    # Job, Colorized (colorize) or Path (save)
+    done = pyqtSignal(object, object)    # Job, Colorized/ColorizedVideo (ColorizeJob) or Path (SaveJob)
     failed = pyqtSignal(object, str)     # Job, message
     cancelled = pyqtSignal(object)       # Job
     frames = pyqtSignal(object, int, int)  # Job, frames done, frames in the video (a video's progress)
@@ -176,7 +89,7 @@ class Worker(QObject):
     def run(self, job: Job):
         """Run one job and report done, failed or cancelled."""
         try:
-            result = self._colorize(job) if job.kind == "colorize" else self._save(job)
+            result = self._colorize(job) if isinstance(job, ColorizeJob) else self._save(job)
         except Cancelled:
             self.cancelled.emit(job)
         except Exception as e:  # noqa: BLE001 -- one bad file must never stop the batch
@@ -188,51 +101,48 @@ class Worker(QObject):
         if self.cancel_event.is_set():
             raise Cancelled
 
-    def _predict(self, path: Path):
-        """(source image, Prediction) for a file, 16-bit sources kept 16-bit as colorize_file does."""
+    def _model(self) -> Colorizer:
         if self.colorizer is None:
             raise ColorizeError(self.load_error)
-        image = read_image(path)
-        self._check()
-        pic = to_picture(image)
-        if pic.maxval == 65535.0:
-            pic.kind = "numpy"  # PIL has no 16-bit RGB; the rendered array keeps the 16 bits for saving
-        return image, self.colorizer.predict(pic)
+        return self.colorizer
 
-    def _colorize(self, job: Job) -> Colorized:
+    def _colorize(self, job: ColorizeJob) -> Colorized | ColorizedVideo:
         start = time.perf_counter()
-        if is_video(job.path):
+        if job.video_dst is not None:
             return self._colorize_video(job, start)
-        image, prediction = self._predict(job.path)
+        colorizer = self._model()
+        image = read_image(job.path)  # read here, not by predict(), to show it as "before"
+        self._check()
+        prediction = colorizer.predict(image)
         self._check()
         after = to_qimage(prediction.render(job.temperature))
         seconds = time.perf_counter() - start  # what the engine costs; the display copies below are ours
-        before = to_qimage(image)
-        return Colorized(prediction, before, after, thumbnail(after), seconds)
+        return Colorized(prediction, to_qimage(image), after, thumbnail(after), seconds,
+                         prediction.canvas.has_colour)
 
-    def _colorize_video(self, job: Job, start: float) -> ColorizedVideo:
-        if self.colorizer is None:
-            raise ColorizeError(self.load_error)
+    def _colorize_video(self, job: ColorizeJob, start: float) -> ColorizedVideo:
+        colorizer = self._model()
 
         def progress(done: int, total: int) -> None:
             self._check()  # Cancelled raised here stops the engine, which deletes the partial file
             self.frames.emit(job, done, total)
 
-        result = colorize_video(job.path, job.dst, progress, self.colorizer, job.temperature)
+        # temporal=None: the weights' video step when they have one, else frame by frame
+        result = colorize_video(job.path, job.video_dst, job.temperature, progress, colorizer, temporal=None)
         seconds = time.perf_counter() - start
-        after = first_frame(job.dst)
-        return ColorizedVideo(job.dst, first_frame(job.path), after, thumbnail(after), seconds,
-                              result.frames, result.warning)
+        source, after = first_frame(job.path), to_qimage(first_frame(job.video_dst))
+        return ColorizedVideo(job.video_dst, to_qimage(source), after, thumbnail(after), seconds,
+                              result.frames, result.warning, Canvas.of(source).has_colour)
 
-    def _save(self, job: Job) -> Path:
-        if is_video(job.path):
-            if job.video is None or not job.video.is_file():
+    def _save(self, job: SaveJob) -> Path:
+        if job.is_video:
+            if job.video_file is None or not job.video_file.is_file():
                 raise ColorizeError("the video is not colorized yet")
-            copy_video(job.video, job.dst)
+            copy_video(job.video_file, job.dst)
             return job.dst
-        prediction = job.prediction or self._predict(job.path)[1]
+        prediction = job.prediction or self._model().predict(job.path)
         self._check()
-        write_image(prediction.render(job.temperature), job.dst, quality=job.quality)
+        prediction.save(job.dst, job.temperature, quality=job.quality)  # 16-bit sources stay 16-bit
         return job.dst
 
 
@@ -244,10 +154,10 @@ class RenderWorker(QObject):
 
     @pyqtSlot(object)
     def render(self, request: tuple):
-        """request = (item id, Prediction, temperature)."""
-        item_id, prediction, temperature = request
+        """request = (item id, Prediction, temperature, preview)."""
+        item_id, prediction, temperature, preview = request
         try:
             after = to_qimage(prediction.render(temperature))
-            self.rendered.emit(Rendered(item_id, temperature, after, thumbnail(after)))
+            self.rendered.emit(Rendered(item_id, temperature, after, None if preview else thumbnail(after), preview))
         except Exception as e:  # noqa: BLE001
             self.failed.emit(item_id, describe(e))
