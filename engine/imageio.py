@@ -1,7 +1,9 @@
 """Reading and writing images safely: every failure becomes one clear `ColorizeError` line.
 
 A `Picture` is the engine's view of any input (file, PIL image or numpy array): the samples, an
-optional alpha channel and what is needed to give the result back in the same kind and depth.
+optional alpha channel and what is needed to give the result back in the same kind and depth, and
+for a file, the metadata its result keeps. Pillow reads and writes everything but 16-bit colour,
+which OpenCV decodes and encodes (the metadata OpenCV cannot write is added to its bytes here).
 """
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ from .media import IMAGE_WRITE, atomic_output, check_input_file
 
 MAX_PIXELS = 150_000_000  # default limit: larger images are refused before decoding (decompression bombs)
 _max_pixels = MAX_PIXELS
+
+ORIENTATION = 0x0112  # the EXIF tag
+# TIFF tags that describe how the source stores its pixels (size, depth, strips, compression, colour
+# encoding, Photoshop layers), not the photo: in a TIFF they come with its EXIF tags, and must not go
+# on to a result that is stored differently. The ICC profile travels on its own (meta["icc_profile"]).
+_LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284,
+                          317, 320, 322, 323, 324, 325, 330, 338, 339, 340, 341, 347, 513, 514, 529, 530,
+                          532, 34377, 34675, 37724})
 
 
 def set_max_pixels(limit: int) -> None:
@@ -69,12 +79,14 @@ def read_picture(path: str | os.PathLike) -> Picture:
         orientation = _orientation(im)
         meta = _metadata(im)
         if deep:
+            im.close()  # Pillow's decoder is not needed
             pic = _read_deep_colour(path, orientation)
             if pic is not None:
                 pic.meta = meta
                 return pic
             warnings.warn(f"{path}: OpenCV could not decode this 16-bit image; it is read at 8 bits",
                           stacklevel=2)
+            im = _open_checked(path)
         pic = _pil_to_picture(_load_upright(im))
         pic.meta = meta
         return pic
@@ -141,8 +153,10 @@ def _read_deep_colour(path: Path, orientation: int) -> Picture | None:
     """A 16-bit colour PNG or TIFF decoded by OpenCV, upright; None if OpenCV cannot decode it."""
     import cv2
 
-    # imdecode rather than imread: imread cannot open non-ASCII paths on Windows
-    bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)  # UNCHANGED: no EXIF rotation
+    data = bytearray(path.read_bytes())  # imdecode, not imread, which cannot open non-ASCII paths on Windows
+    if data[:4] in (b"II*\0", b"MM\0*"):
+        _clear_tiff_orientation(data)
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # UNCHANGED: keeps 16 bits, alpha
     if bgr is None or bgr.dtype != np.uint16 or bgr.ndim != 3 or bgr.shape[2] not in (3, 4):
         return None
     arr = _orient(bgr, orientation)
@@ -150,7 +164,23 @@ def _read_deep_colour(path: Path, orientation: int) -> Picture | None:
     return Picture(np.ascontiguousarray(arr[..., 2::-1]), alpha, 65535.0, "pil")  # BGR(A) -> RGB
 
 
+def _clear_tiff_orientation(tiff: bytearray) -> None:
+    """Set the Orientation tag of a TIFF's first directory to 1, in place. OpenCV's TIFF reader
+    rotates by it in some versions and not in others (PNG it never rotates with IMREAD_UNCHANGED),
+    and its imread fails on a rotated 16-bit TIFF: the rotation is left to _orient."""
+    e = "<" if tiff[:2] == b"II" else ">"
+    (start,) = struct.unpack_from(e + "I", tiff, 4)
+    if start + 2 > len(tiff):
+        return
+    (count,) = struct.unpack_from(e + "H", tiff, start)
+    for entry in range(start + 2, min(start + 2 + 12 * count, len(tiff) - 11), 12):
+        tag, kind = struct.unpack_from(e + "HH", tiff, entry)
+        if tag == ORIENTATION and kind == 3:  # SHORT, stored in the entry itself
+            struct.pack_into(e + "H", tiff, entry + 8, 1)
+
+
 def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation, 1 (upright) to 8."""
     try:
         return int(im.getexif().get(ORIENTATION, 1))
     except Exception:  # a damaged EXIF block costs the rotation, not the photo
@@ -165,15 +195,6 @@ def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     return ops[orientation](arr) if orientation in ops else arr
 
 
-ORIENTATION = 0x0112  # the EXIF tag
-# TIFF tags that describe how the source stores its pixels (size, depth, strips, compression, colour
-# encoding, Photoshop layers), not the photo: in a TIFF they come with its EXIF tags, and must not go
-# on to a result that is stored differently. The ICC profile travels on its own (meta["icc_profile"]).
-_LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284,
-                          317, 320, 322, 323, 324, 325, 330, 338, 339, 340, 341, 347, 513, 514, 529, 530,
-                          532, 34377, 34675, 37724})
-
-
 def _metadata(im: Image.Image) -> dict:
     """What a result should keep of its source file (see Picture.meta)."""
     meta = {}
@@ -181,6 +202,8 @@ def _metadata(im: Image.Image) -> dict:
     if isinstance(icc, bytes) and icc[16:20] == b"RGB ":  # the result is RGB: a grey or CMYK profile would be wrong
         meta["icc_profile"] = icc
     dpi = im.info.get("dpi")
+    if im.format == "TIFF" and 282 not in getattr(im, "tag_v2", {}):
+        dpi = None  # Pillow says (1, 1) for a TIFF without a resolution: none to keep
     try:
         dpi = tuple(float(d) for d in dpi) if dpi else ()
     except (TypeError, ValueError, ZeroDivisionError):  # a TIFF rational with denominator 0
@@ -225,7 +248,7 @@ def _pil_to_picture(im: Image.Image) -> Picture:
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         grey = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
         return Picture(grey, None, 65535.0, "pil")
-    if mode == "F":  # floats in [0, 1], like a float array (converting to "L" would clip them to 0 or 1 of 255)
+    if mode == "F":  # floats in [0, 1], as in a float array (Pillow's convert("L") reads 0..255: black)
         pic = _array_to_picture(np.asarray(im, np.float32))
         pic.kind = "pil"
         return pic
@@ -301,16 +324,32 @@ def write_image(image, path: str | os.PathLike, quality: int = 95, overwrite: bo
     if isinstance(image, Image.Image) and fmt in ("JPEG", "BMP") and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")  # these formats have no alpha channel
     # 16 bits: encoded in memory first, so that a failure to write is the file system's own error
-    data = _encode_16bit(image, fmt, meta) if isinstance(image, np.ndarray) else None
+    data = _encode_16bit(image, fmt, meta, path) if isinstance(image, np.ndarray) else None
     try:
         with atomic_output(path, overwrite=overwrite) as tmp:
             if data is not None:
                 with open(tmp, "wb") as f:
                     f.write(data)
             else:
-                image.save(tmp, fmt, **_save_options(fmt, quality, meta))
+                _save(image, tmp, fmt, quality, meta)
     except OSError as e:
         raise ColorizeError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+# What Pillow raises for metadata it cannot write (an EXIF value of an odd type, a tag libtiff
+# refuses); OSError is not among them: that one is the file system's, and reaches the user.
+_METADATA_ERRORS = (ValueError, TypeError, KeyError, RuntimeError, SyntaxError, struct.error)
+
+
+def _save(image: Image.Image, tmp: str, fmt: str, quality: int, meta: dict) -> None:
+    """Pillow's save with the metadata; if the metadata cannot be written, the photo without it."""
+    try:
+        image.save(tmp, fmt, **_save_options(fmt, quality, meta))
+    except _METADATA_ERRORS as e:
+        if not meta:
+            raise
+        warnings.warn(f"the source's metadata could not be written and is left out ({e})", stacklevel=3)
+        image.save(tmp, fmt, **_save_options(fmt, quality, {}))
 
 
 def _save_options(fmt: str, quality: int, meta: dict) -> dict:
@@ -327,17 +366,26 @@ def _save_options(fmt: str, quality: int, meta: dict) -> dict:
     return opts
 
 
-def _encode_16bit(rgb: np.ndarray, fmt: str, meta: dict) -> bytes:
+def _encode_16bit(rgb: np.ndarray, fmt: str, meta: dict, path: Path) -> bytes:
     """A uint16 RGB(A) array as PNG or TIFF file bytes, with meta. Pillow has no 16-bit colour
     images; OpenCV encodes them (it wants BGR order) but writes no metadata, so it is added here."""
     import cv2
 
     order = [2, 1, 0, 3][: rgb.shape[2]]
-    ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tif", np.ascontiguousarray(rgb[..., order]))
+    try:
+        ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tif", np.ascontiguousarray(rgb[..., order]))
+    except cv2.error as e:
+        ok, why = False, str(e).strip().splitlines()[-1]
+    else:
+        why = ""
     if not ok:
-        raise ColorizeError(f"OpenCV could not encode a {rgb.shape[1]}x{rgb.shape[0]} 16-bit {fmt}")
+        raise ColorizeError(f"cannot write {path}: OpenCV could not encode it as a 16-bit {fmt} {why}".rstrip())
     data = buf.tobytes()
-    return _png_with_meta(data, meta) if fmt == "PNG" else _tiff_with_meta(data, meta, rgb.shape[2] == 4)
+    try:
+        return _png_with_meta(data, meta) if fmt == "PNG" else _tiff_with_meta(data, meta, rgb.shape[2] == 4)
+    except _METADATA_ERRORS as e:
+        warnings.warn(f"the source's metadata could not be written and is left out ({e})", stacklevel=3)
+        return data
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -361,7 +409,8 @@ def _png_with_meta(png: bytes, meta: dict) -> bytes:
 
 
 def _tiff_with_meta(tiff: bytes, meta: dict, alpha: bool) -> bytes:
-    """OpenCV's TIFF (one image directory, in strips) with meta and the alpha channel declared.
+    """OpenCV's TIFF (one image directory, in strips) with meta and the alpha channel declared
+    (OpenCV leaves ExtraSamples out, and readers then guess what the 4th channel is).
 
     The directory is rebuilt with Pillow's TIFF tag writer and placed before the compressed strips,
     which are copied unchanged: the layout Pillow itself writes. Anything else is left as it is.
@@ -374,10 +423,13 @@ def _tiff_with_meta(tiff: bytes, meta: dict, alpha: bool) -> bytes:
     fp = io.BytesIO(tiff)
     fp.seek(ifd.next)
     ifd.load(fp)
+    for tag in list(ifd):
+        ifd[tag]  # decodes it: tobytes() writes decoded tags only
     if ifd.next or 273 not in ifd or 279 not in ifd:  # several images, or tiles
         return tiff
     offsets, counts = (v if isinstance(v, tuple) else (v,) for v in (ifd[273], ifd[279]))
-    strips = [tiff[o:o + n] for o, n in zip(offsets, counts)]
+    view = memoryview(tiff)
+    strips = [view[o:o + n] for o, n in zip(offsets, counts)]
     ifd.tagtype[273] = TiffTags.LONG
     ifd[273] = tuple(int(o) for o in np.cumsum([0, *counts[:-1]]))  # tobytes() adds where the strips start
     if alpha and 338 not in ifd:

@@ -12,7 +12,7 @@ import numpy as np
 from .backends import open_backend
 from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, check_temperature, is_colour, softmax
 from .errors import ColorizeError
-from .imageio import Picture, from_picture, read_image, to_picture, write_image
+from .imageio import Picture, from_picture, read_picture, to_picture, write_image
 from .weights import Bundle, load_bundle
 
 STRIDE = 8          # the network's input must be a multiple of this (3 downsamplings)
@@ -166,9 +166,7 @@ class Canvas:
         if isinstance(image, Canvas):
             return image
         if isinstance(image, (str, Path)):
-            from .imageio import read_picture  # full depth and metadata, for Canvas.save
-
-            image = read_picture(image)
+            image = read_picture(image)  # full depth (16-bit colour too) and metadata, for save()
         pic = image if isinstance(image, Picture) else to_picture(image)
         y = full_luminance(pic)
         return cls(y, fine_luminance(y), pic)

@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
 
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -16,9 +17,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 from PyQt5.QtCore import QEvent, QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PyQt5.QtCore import QRect  # noqa: E402
 from PyQt5.QtGui import QDragEnterEvent, QDropEvent, QImage, QMouseEvent, QWheelEvent  # noqa: E402
-from PyQt5.QtWidgets import QApplication  # noqa: E402
+from PyQt5.QtWidgets import QApplication, QToolTip  # noqa: E402
 
+from plugin.desktop import xcb  # noqa: E402
 from plugin.desktop.compare_view import CompareView  # noqa: E402
 from plugin.desktop.items import State  # noqa: E402
 from plugin.desktop.vividness import temperature_at  # noqa: E402
@@ -404,7 +407,7 @@ def test_a_video_is_colorized_with_frame_progress_and_saved(win, qtbot, tmp_path
     frames = [(v, m) for v, m, f in bars if f.endswith("frames")]
     assert (1, 12) in frames and (12, 12) in frames  # the bar counted the frames
     assert video.thumbnail is not None and "12 frames" in video.status()
-    assert video.video.is_file() and video.video.parent == win._video_dir and count_frames(video.video) == 12
+    assert video.video.is_file() and video.video.parent == win.session.video_dir and count_frames(video.video) == 12
 
     win.list.select(video.id)
     assert win.view.has_images and rgb(win.view.after).shape == rgb(win.view.before).shape == (48, 64, 3)
@@ -429,7 +432,7 @@ def test_a_video_is_colorized_with_frame_progress_and_saved(win, qtbot, tmp_path
     assert not win.saver.save_item(video, clip)
     assert clip.read_bytes() == original
 
-    temp = win._video_dir
+    temp = win.session.video_dir
     win.shutdown()
     assert not temp.exists()  # the session's temporary videos go with the app
 
@@ -444,7 +447,7 @@ def test_a_bad_video_gets_an_error_entry(win, qtbot, tmp_path):
     assert items["clip.mp4"].state is State.FAILED and items["clip.mp4"].error
     assert "Error:" in win.list.item(0).text()
     assert items["photo.jpg"].state is State.DONE
-    assert not list(win._video_dir.iterdir())
+    assert not list(win.session.video_dir.iterdir())
 
 
 def test_cancel_stops_a_video_midway(win, qtbot, tmp_path):
@@ -459,7 +462,7 @@ def test_cancel_stops_a_video_midway(win, qtbot, tmp_path):
     item = win.current_item()
     assert item.state is State.CANCELLED and item.video is None and "cancelled" in win.view.message
     assert runs.calls < 100
-    assert not list(win._video_dir.iterdir())  # the partial output is deleted
+    assert not list(win.session.video_dir.iterdir())  # the partial output is deleted
 
 
 def test_paste_an_image_from_the_clipboard(win, qtbot):
@@ -546,3 +549,186 @@ def test_selftest_command(tmp_path, weights_dir):
     assert failed.returncode != 0
     assert failed.stderr.count("\n") == 1 and "broken.jpg" in failed.stderr and "not an image" in failed.stderr
     assert not (tmp_path / "no.png").exists()
+
+
+# --- faults found by a new user (issue 11) -----------------------------------------------------
+
+def test_selftest_leaves_nothing_behind(tmp_path, weights_dir):
+    tmp = tmp_path / "tmp"  # the app's temporary files go here (TMPDIR), and must be gone after
+    tmp.mkdir()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TMPDIR": str(tmp), "XDG_RUNTIME_DIR": str(tmp_path)}
+    photo = grey_file(tmp_path / "photo.jpg")
+    done = subprocess.run(app_command() + ["--selftest", str(photo), str(tmp_path / "shot.png"),
+                                           "--weights", str(weights_dir)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # (onnxruntime keeps one file of its own there, .ses, the same one every run)
+    assert sorted(p.name for p in tmp.iterdir() if p.name != ".ses") == []
+
+
+def test_the_session_folder_goes_with_the_window(make_window, qtbot):
+    win = make_window()
+    image = QImage(32, 24, QImage.Format_Grayscale8)
+    image.fill(100)
+    QApplication.clipboard().setImage(image)
+    win.commands.paste.trigger()
+    wait_idle(qtbot, win)
+    folder = win.session.folder
+    assert (folder / "pasted" / "Pasted image 1.png").is_file()
+    win.shutdown()
+    assert not folder.exists()
+
+
+def test_a_killed_session_folder_is_removed_by_the_next_app(tmp_path, monkeypatch):
+    from plugin.desktop.cache import PredictionCache
+    from plugin.desktop.session import Session
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()  # a process id that no longer runs
+    abandoned = tmp_path / f"colorize-app-{gone.pid}-x1y2z3"
+    (abandoned / "videos").mkdir(parents=True)
+    session = Session(PredictionCache())
+    assert not abandoned.exists() and session.folder.parent == tmp_path
+    session.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_ignores_the_remembered_vividness(make_window, qtbot, tmp_path, settings):
+    settings.setValue("vividness/temperature", 0.9)  # chosen last time, for photos
+    win = make_window()
+    started = []
+    win.queue.started.connect(started.append)
+    clip, photo = make_clip(tmp_path / "clip.mp4", frames=3), grey_file(tmp_path / "photo.jpg")
+    drop(win, [clip, photo])
+    wait_idle(qtbot, win)
+    items = by_name(win)
+    assert items["photo.jpg"].temperature == 0.9 and items["clip.mp4"].temperature is None
+    temperatures = {Path(job.path).name: job.temperature for job in started}
+    assert temperatures == {"photo.jpg": 0.9, "clip.mp4": None}  # the video at the model's default
+    assert items["clip.mp4"].state is State.DONE
+
+
+def test_rows_show_their_whole_status_and_tooltips_fit_on_screen(win, qtbot, tmp_path):
+    deep = tmp_path.joinpath(*[f"a-rather-long-folder-name-for-scans-number-{n}" for n in range(4)])
+    bad = deep / ("x" * 120 + ".jpg")
+    deep.mkdir(parents=True)
+    bad.write_bytes(b"not an image at all")
+    good = grey_file(tmp_path / "good.jpg")
+    drop(win, [good, bad])
+    wait_idle(qtbot, win)
+    item = by_name(win)["good.jpg"]
+    item.note = "75 frames (the file ended early: 3 packets could not be decoded)"
+    win.list.refresh(item)
+    win.splitter.setSizes([220, 980])  # the list at its narrowest
+
+    row = win.list.item(0)
+    assert item.note in row.text()
+    fm = win.list.fontMetrics()
+    width = win.list.viewport().width() - win.list.iconSize().width() - 8
+    needed = fm.boundingRect(QRect(0, 0, width, 100000), Qt.TextWordWrap | Qt.TextWrapAnywhere, row.text()).height()
+    qtbot.waitUntil(lambda: win.list.visualItemRect(row).height() >= needed, timeout=3000)
+    assert all(win.list.visualItemRect(win.list.item(n)).width() <= win.list.viewport().width()
+               for n in range(win.list.count()))  # no row wider than the list
+
+    screen = QApplication.primaryScreen().availableGeometry()
+    for n in range(win.list.count()):
+        tip = win.list.item(n).toolTip()
+        QToolTip.showText(QPoint(0, 0), tip, win.list)
+        labels = lambda: [w for w in QApplication.topLevelWidgets()  # noqa: E731
+                          if w.metaObject().className() == "QTipLabel" and w.isVisible()]
+        qtbot.waitUntil(lambda: bool(labels()), timeout=3000)
+        assert labels()[0].width() <= screen.width(), tip
+        QToolTip.hideText()
+    assert str(deep.name) in win.list.item(1).toolTip().replace("\u200b", "")
+
+
+def test_dragging_the_vividness_slider_renders_a_screen_sized_preview(win, qtbot, tmp_path, colorizer):
+    path = grey_file(tmp_path / "big.png", size=(2400, 1800))
+    drop(win, [path])
+    wait_idle(qtbot, win)
+    item = win.current_item()
+    rendered = []
+    win.renderer.ready.connect(rendered.append)
+    slider = win.vividness.slider
+
+    slider.setSliderDown(True)  # the user holds the handle
+    slider.setValue(80)
+    qtbot.waitUntil(lambda: bool(rendered) and not win.renderer.busy, timeout=TIMEOUT_MS)
+    preview = rendered[-1]
+    assert preview.preview and preview.after.width() < 2400
+    assert preview.after.width() <= max(win.view.width(), win.view.height()) * win.view.devicePixelRatioF() + 1
+    assert win.view.after.size() == preview.after.size()  # shown, scaled up by the view
+    assert item.temperature is None  # nothing is kept until the release
+
+    slider.setSliderDown(False)  # released: the full image at that vividness
+    qtbot.waitUntil(lambda: not rendered[-1].preview and not win.renderer.busy, timeout=TIMEOUT_MS)
+    assert item.temperature == temperature_at(80)
+    assert (win.view.after.width(), win.view.after.height()) == (2400, 1800)
+    assert np.array_equal(rgb(win.view.after), expected(colorizer, path, temperature_at(80)))
+
+
+def test_a_colour_photo_is_said_to_be_recoloured(win, qtbot, tmp_path):
+    y, x = np.mgrid[0:90, 0:120]
+    colour = np.dstack([x * 2, 255 - y * 2, (x + y) % 256]).astype(np.uint8)
+    Image.fromarray(colour).save(tmp_path / "colour.png")
+    grey = grey_file(tmp_path / "grey.png")
+    drop(win, [tmp_path / "colour.png", grey])
+    wait_idle(qtbot, win)
+    items = by_name(win)
+    assert items["colour.png"].in_colour and not items["grey.png"].in_colour
+    assert "already in colour: recoloured from its luminance" in win.list.item(0).text()
+    assert "already in colour" not in win.list.item(1).text()
+    assert "already in colour" in win.statusBar().currentMessage()
+
+
+# --- X11: the libraries of Qt's xcb platform ---------------------------------------------------
+
+def test_missing_xcb_libraries_give_one_line_with_the_packages():
+    x11 = {"DISPLAY": ":0"}
+    missing = {"libxcb-icccm.so.4", "libxkbcommon-x11.so.0"}
+    line = xcb.check(x11, platform="linux", load=lambda name: name not in missing)
+    assert line.count("\n") == 0
+    assert "apt-get install libxcb-icccm4 libxkbcommon-x11-0" in line and "libxcb-icccm.so.4" in line
+    assert xcb.check(x11, platform="linux", load=lambda name: True) is None
+    assert xcb.check({}, platform="linux", load=lambda name: False) is None  # no display: not xcb
+    assert xcb.check({**x11, "QT_QPA_PLATFORM": "offscreen"}, platform="linux", load=lambda name: False) is None
+    assert xcb.check(x11, ["-platform", "offscreen"], platform="linux", load=lambda name: False) is None
+    assert xcb.check({"QT_QPA_PLATFORM": "xcb"}, platform="linux", load=lambda name: False) is not None
+    assert xcb.check(x11, platform="darwin", load=lambda name: False) is None
+
+
+def test_the_app_exits_with_the_apt_line_instead_of_aborting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env["DISPLAY"] = ":999"  # Qt would pick xcb, and abort (status 134) without its libraries
+    code = ("import sys; import plugin.desktop.xcb as x; x.loadable = lambda name: 'icccm' not in name; "
+            "from plugin.desktop.app import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "--selftest", "a.jpg", str(tmp_path / "s.png")],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "apt-get install libxcb-icccm4" in done.stderr
+
+
+def test_selftest_under_xvfb_with_the_real_xcb_platform(tmp_path, weights_dir):
+    if shutil.which("Xvfb") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Xvfb is not installed (apt-get install xvfb and the xcb libraries, see xcb.py)")
+        pytest.skip("Xvfb is not installed")
+    server = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        display = server.stdout.readline().strip()  # Xvfb picks a free display and says which
+        assert display.isdigit(), "Xvfb did not start"
+        env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+        env.update(DISPLAY=f":{display}", TMPDIR=str(tmp_path))
+        photo = grey_file(tmp_path / "photo.jpg", size=(320, 240))
+        shot = tmp_path / "shot.png"
+        done = subprocess.run(app_command() + ["--selftest", str(photo), str(shot), "--weights", str(weights_dir)],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        with Image.open(shot) as im:
+            assert im.size == (1280, 800) and np.asarray(im.convert("L")).std() > 10
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -75,6 +75,7 @@ def record(row: dict, docs: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    docs.mkdir(parents=True, exist_ok=True)
     path = docs / "campaign.csv"
     rows = list(csv.DictReader(open(path))) if path.exists() else []
     rows.append({k: str(v) for k, v in row.items()})

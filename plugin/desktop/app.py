@@ -13,9 +13,9 @@ from PyQt5.QtCore import QEventLoop, QSettings, Qt, QTimer, qInstallMessageHandl
 from PyQt5.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPixmap
 from PyQt5.QtWidgets import QApplication, QMessageBox
 
-from engine import __version__
-from engine.backends import BACKENDS, DEVICES
+from engine import BACKENDS, DEVICES, __version__
 
+from . import xcb
 from .items import State
 from .window import APPLICATION, ORGANIZATION, MainWindow
 
@@ -115,9 +115,13 @@ def _selftest_run(window: MainWindow, image: str, out: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(sys.argv[1:] if argv is None else argv)
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if args.selftest and headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    problem = xcb.check(os.environ, qt_args)  # Qt itself would abort (status 134) with a riddle
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     if args.selftest:
-        if headless:
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         qInstallMessageHandler(lambda *a: None)  # Qt's own warnings (fonts, platform) are not the result
     QApplication.setAttribute(Qt.AA_EnableHighDpiScaling)
     QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps)

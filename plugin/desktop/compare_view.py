@@ -57,8 +57,9 @@ class CompareView(QWidget):
         self.update()
 
     def set_after(self, after: QImage) -> None:
-        """Replace the colorized side only (a new vividness), keeping zoom and pan."""
-        if self.before is None or after.size() != self.before.size():
+        """Replace the colorized side only (a new vividness), keeping zoom and pan. A smaller image
+        of the same shape (a preview while the vividness slider is dragged) is shown scaled up."""
+        if self.before is None or after.width() > self.before.width() or after.height() > self.before.height():
             return
         self.after = after
         self._scaled.pop("after", None)
@@ -155,17 +156,19 @@ class CompareView(QWidget):
     # --- painting --------------------------------------------------------------------------
 
     def _display(self, key: str, image: QImage) -> tuple[QImage, float]:
-        """The image to draw and its own scale: below 100 % a smoothly downscaled copy, made once
-        per zoom level, so that dragging the split line or panning stays cheap on 12 MP photos."""
-        if self.zoom >= 1.0:
-            return image, 1.0
+        """The image to draw and its pixels per pixel of the original: below 100 % a smoothly
+        downscaled copy, made once per zoom level, so that dragging the split line or panning stays
+        cheap on 12 MP photos. A preview smaller than the original is drawn as it is."""
+        full = self.before.width()
+        w = max(1, round(full * self.zoom))
+        if self.zoom >= 1.0 or image.width() <= w:
+            return image, image.width() / full
         cached = self._scaled.get(key)
         if cached is None or cached[0] != self.zoom:
-            w = max(1, round(image.width() * self.zoom))
-            h = max(1, round(image.height() * self.zoom))
+            h = max(1, round(self.before.height() * self.zoom))
             cached = (self.zoom, image.scaled(w, h, Qt.IgnoreAspectRatio, Qt.SmoothTransformation))
             self._scaled[key] = cached
-        return cached[1], cached[1].width() / image.width()
+        return cached[1], cached[1].width() / full
 
     def _draw_image(self, painter: QPainter, key: str, image: QImage, clip: QRectF) -> None:
         shown, own_scale = self._display(key, image)
@@ -183,7 +186,7 @@ class CompareView(QWidget):
         if not self.has_images:
             self._paint_message(painter)
             return
-        painter.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom < 1.0)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom < 1.0 or self.after.size() != self.before.size())
         x = self.split_x()
         self._draw_image(painter, "before", self.before, QRectF(0, 0, x, self.height()))
         self._draw_image(painter, "after", self.after, QRectF(x, 0, self.width() - x, self.height()))

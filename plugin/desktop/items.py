@@ -57,11 +57,13 @@ class Item:
         return self.state.value
 
 
-def _breakable(text: str, run: int = 30) -> str:
-    """Text with zero-width spaces after path separators and inside long unbroken runs, where Qt
-    may then wrap it: a long path or error in a tooltip otherwise runs off the screen."""
-    text = re.sub(r"([/\\_.-])", "\\1\u200b", text)
-    return re.sub(r"[^\s\u200b]{%d}" % run, lambda m: m.group(0) + "\u200b", text)
+def _breakable(text: str, separators: bool = True, run: int = 10) -> str:
+    """Text with zero-width spaces after path separators (if asked) and inside long unbroken runs,
+    where Qt may then wrap it: Qt wraps only between words, so a long file name or path would
+    otherwise widen a row beyond the list or a tooltip beyond the screen."""
+    if separators:
+        text = re.sub(r"([/\\_.-])", "\\1\u200b", text)
+    return re.sub(r"[^\s\u200b]{%d}(?=[^\s\u200b])" % run, lambda m: m.group(0) + "\u200b", text)
 
 
 def tooltip(*lines: str) -> str:
@@ -116,7 +118,8 @@ class ItemList(QListWidget):
         row = self._rows.get(item.id)
         if row is None:
             return
-        row.setText(f"{item.name}\n{item.status()}")
+        # (a name breaks anywhere; a status only inside words too long for the narrowest list)
+        row.setText(f"{_breakable(item.name)}\n{_breakable(item.status(), separators=False, run=14)}")
         row.setToolTip(tooltip(item.name if item.pasted else str(item.path), item.status()))
         if item.thumbnail is not None and item.state is State.DONE:
             row.setIcon(QIcon(QPixmap.fromImage(item.thumbnail)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -27,6 +28,25 @@ from engine import is_video, output_path
 from .cache import Entry, PredictionCache
 from .items import Item, State
 from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, SaveJob
+
+
+FOLDER_PREFIX = "colorize-app-"  # the session folder: colorize-app-<pid>-<random>, in the temp folder
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Remove the session folders of apps that were killed (their process is gone)."""
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there, not probe it
+        return
+    for folder in parent.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, someone else's: keep it
+            pass
 
 
 def path_key(path: Path) -> str:
@@ -41,7 +61,8 @@ class Session:
         self.items: dict[int, Item] = {}
         self.cache = cache
         # pasted images and colorized videos live here until the app closes (close() removes it)
-        self.folder = Path(tempfile.mkdtemp(prefix="colorize-app-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        _remove_abandoned(self.folder.parent)
         self.paste_dir, self.video_dir = self.folder / "pasted", self.folder / "videos"
         self.paste_dir.mkdir()
         self.video_dir.mkdir()
@@ -139,6 +160,8 @@ class Session:
         self.batch["colorized"] += 1
         item.state, item.error = State.DONE, ""
         item.seconds, item.thumbnail, item.in_colour = result.seconds, result.thumbnail, result.in_colour
+        if item.in_colour:
+            self.batch["already in colour"] += 1
         if isinstance(result, ColorizedVideo):
             item.video, item.preview = result.path, (result.before, result.after)
             item.note = f"{result.frames} frames" + (f" ({result.warning})" if result.warning else "")
@@ -172,7 +195,7 @@ class Session:
 
     def summary(self) -> str:
         """What the batch that just ended did ("" if nothing), and start counting anew."""
-        order = ("colorized", "failed", "saved", "not saved", "cancelled")
+        order = ("colorized", "already in colour", "failed", "saved", "not saved", "cancelled")
         text = ", ".join(f"{self.batch[k]} {k}" for k in order if self.batch[k])
         self.batch.clear()
         return text

@@ -1,31 +1,32 @@
 """The main window: the item list, the before/after view and the vividness control, with menus,
-toolbar and status bar, wired to the job queues. No engine work runs in this thread (see worker.py)
-and no colour math is done here: the engine renders, the window only shows and asks."""
+toolbar and status bar, wired to the job queues. No engine work runs in this thread (see worker.py),
+no colour math is done here (the engine renders) and the items' bookkeeping is session.py's: the
+window asks, shows and forwards."""
 from __future__ import annotations
 
-import itertools
-import shutil
-import tempfile
-from collections import Counter
 from pathlib import Path
 
-from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTemporaryDir, QUrl, pyqtSignal, pyqtSlot
-from PyQt5.QtGui import QImage, QPixmap
-from PyQt5.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                             QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle,
-                             QToolButton, QVBoxLayout, QWidget)
+from PyQt5.QtCore import QByteArray, QSettings, Qt, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QImage
+from PyQt5.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                             QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from engine import __version__
 
+from . import vividness as vivid
 from .actions import Commands
-from .cache import DEFAULT_BUDGET, Entry, PredictionCache
+from .banner import Banner
+from .cache import DEFAULT_BUDGET, PredictionCache
 from .compare_view import CompareView
-from .inputs import OPEN_FILTERS, collect_files, is_video
-from .items import Item, ItemList, State
-from .jobs import JobQueue, RenderQueue
-from .saving import Saver, path_key, video_suffix
+from .inputs import OPEN_FILTERS, collect_files, droppable, image_in, paths_in
+from .items import IN_COLOUR, Item, ItemList, State
+from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
+from .preview import preview_prediction
+from .queues import JobQueue, RenderQueue
+from .saving import Saver, remembered_folder
+from .session import Session
 from .vividness import VividnessControl
-from .worker import Colorized, ColorizedVideo, Job, ModelInfo, Rendered, RenderWorker, Worker, start_thread
+from .worker import ModelInfo, RenderWorker, Worker, start_thread
 
 ORGANIZATION, APPLICATION = "colorize", "colorize-app"
 BACKEND_NAMES = {"onnx": "ONNX Runtime", "torch": "PyTorch"}
@@ -43,19 +44,18 @@ class MainWindow(QMainWindow):
                  settings: QSettings | None = None, cache_bytes: int = DEFAULT_BUDGET):
         super().__init__()
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
-        self.items: dict[int, Item] = {}
         self.cache = PredictionCache(cache_bytes)
+        self.session = Session(self.cache)  # the items and their states; removed on shutdown()
+        self.items = self.session.items     # (by id, in the order they were added)
         self.model: ModelInfo | None = None
         self.model_error = ""
-        self._ids = itertools.count(1)
-        self._pasted = itertools.count(1)
-        self._paste_dir = QTemporaryDir()   # pasted images become files here, removed on exit
-        self._video_dir = Path(tempfile.mkdtemp(prefix="colorize-app-videos-"))  # colorized videos, removed on exit
-        self._batch = Counter()             # what the current batch did, for the summary at its end
         self._recolorize_on_load = False
         self._closed = False
         self._start_workers()
-        self.saver = Saver(self)
+        self.saver = Saver(parent=self, settings=self.settings, session=self.session, submit=self.queue.submit,
+                           current=self.current_item, tell=lambda text: self.statusBar().showMessage(text, 6000),
+                           warn=lambda text: self.banner.show_message(text),
+                           confirm=lambda title, text: self.confirm(title, text))  # (tests replace confirm)
         self._build_ui()
         self._restore_settings()
         self.load_model(weights, backend, device)
@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self.worker_thread = start_thread(self.worker, "colorize")
         self.render_worker = RenderWorker()
         self.render_thread = start_thread(self.render_worker, "render")
-        self.queue = JobQueue(self.worker, prepare=self._prepare_job)
+        self.queue = JobQueue(self.worker, prepare=self.session.prepare)
         self.renderer = RenderQueue(self.render_worker)
         self._request_load.connect(self.worker.load)
         self.worker.loaded.connect(self._on_loaded)
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.list.currentItemChanged.connect(lambda *_: self._show_current())
         self.vividness.temperature_changed.connect(self._on_temperature)
+        self.vividness.previewed.connect(self._on_preview)
         self.view.zoom_changed.connect(self._on_zoom)
         self._update_actions()
 
@@ -177,7 +178,7 @@ class MainWindow(QMainWindow):
         if self._recolorize_on_load:
             self._recolorize_on_load = False
             self.cache.clear()
-            self._requeue([i for i in self.items.values()])
+            self._requeue(list(self.items.values()))
         self._show_current()
         self.model_changed.emit()
 
@@ -198,19 +199,10 @@ class MainWindow(QMainWindow):
     def add_paths(self, paths, pasted: bool = False) -> list[Item]:
         """Add files and folders (searched recursively) as items and queue them; returns the new items."""
         files, notes = collect_files(paths)
-        known = {path_key(i.path) for i in self.items.values()}
-        new, repeated = [], 0
-        for path in files:
-            key = path_key(path)
-            if key in known:
-                repeated += 1
-                continue
-            known.add(key)
-            item = Item(next(self._ids), path, path.name, self._remembered_temperature(), pasted=pasted)
-            self.items[item.id] = item
+        new, repeated = self.session.add(files, vivid.remembered(self.settings), pasted)
+        for item in new:
             self.list.add(item)
-            new.append(item)
-        self.queue.submit([self._colorize_job(i) for i in new])
+        self.queue.submit([self.session.colorize_job(i) for i in new])
         if new:
             self.list.select(new[0].id)
         parts = [f"Added {len(new)} file{'s' * (len(new) != 1)}"] if new or not notes else []
@@ -222,21 +214,14 @@ class MainWindow(QMainWindow):
 
     def add_mime(self, mime) -> list[Item] | None:
         """Add what a drop or the clipboard carries: files and folders, or an image; None if neither."""
-        paths = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
-        if not paths and mime.hasImage():
-            image = mime.imageData()
-            if isinstance(image, QPixmap):
-                image = image.toImage()
-            if isinstance(image, QImage) and not image.isNull():
-                return self._add_image(image)
-        if not paths and mime.hasText():  # a path copied as text from a file manager or terminal
-            lines = [line.strip() for line in mime.text().splitlines() if line.strip()]
-            paths = [Path(QUrl(s).toLocalFile() if s.startswith("file:") else s) for s in lines]
-            paths = [p for p in paths if p.exists()]
+        paths = paths_in(mime)
+        image = None if paths else image_in(mime)
+        if image is not None:
+            return self._add_image(image)
         return self.add_paths(paths) if paths else None
 
     def _add_image(self, image: QImage) -> list[Item]:
-        path = Path(self._paste_dir.path()) / f"Pasted image {next(self._pasted)}.png"
+        path = self.session.paste_path()
         if not image.save(str(path), "PNG"):
             self.banner.show_message(f"Could not store the pasted image in {path.parent}")
             return []
@@ -244,14 +229,14 @@ class MainWindow(QMainWindow):
 
     def open_files(self) -> None:
         """File ▸ Open: pick photos."""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", self.folder_setting("open/folder"), OPEN_FILTERS)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", remembered_folder(self.settings, "open/folder"), OPEN_FILTERS)
         if paths:
             self.settings.setValue("open/folder", str(Path(paths[0]).parent))
             self.add_paths(paths)
 
     def open_folder(self) -> None:
         """File ▸ Open Folder: every photo in a folder, recursively."""
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos", self.folder_setting("open/folder"))
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos", remembered_folder(self.settings, "open/folder"))
         if folder:
             self.settings.setValue("open/folder", folder)
             self.add_paths([folder])
@@ -262,18 +247,15 @@ class MainWindow(QMainWindow):
         if mime is None or self.add_mime(mime) is None:
             self.statusBar().showMessage("The clipboard has no image or file to colorize", 6000)
 
-    def _droppable(self, mime) -> bool:
-        return any(u.isLocalFile() for u in mime.urls()) or mime.hasImage()
-
     def dragEnterEvent(self, event):
-        if self._droppable(event.mimeData()):
+        if droppable(event.mimeData()):
             event.acceptProposedAction()
             self.view.set_drop_highlight(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event):
-        if self._droppable(event.mimeData()):
+        if droppable(event.mimeData()):
             event.acceptProposedAction()
 
     def dragLeaveEvent(self, event):
@@ -288,41 +270,17 @@ class MainWindow(QMainWindow):
 
     # --- jobs ------------------------------------------------------------------------------
 
-    def _remembered_temperature(self) -> float | None:
-        value = self.settings.value("vividness/temperature", "")
-        try:
-            return float(value) if value not in (None, "") else None
-        except (TypeError, ValueError):
-            return None
-
-    def _colorize_job(self, item: Item) -> Job:
-        if is_video(item.path):  # written into the session's temp folder; Save copies it out
-            return Job("colorize", item.id, item.path, item.temperature,
-                       dst=self._video_dir / f"{item.id}{video_suffix(item.path)}")
-        return Job("colorize", item.id, item.path, item.temperature)
-
-    def _prepare_job(self, job: Job) -> None:
-        """Just before a job runs: the item's latest vividness, and its cached prediction for a save."""
-        item = self.items.get(job.item_id)
-        if item is None:
-            return
-        job.temperature = item.temperature
-        if job.kind == "save":
-            entry = self.cache.peek(item.id)
-            job.prediction = entry.prediction if entry else None
-            job.video = item.video
-
     def _requeue(self, items: list[Item]) -> None:
         self.queue.discard([i.id for i in items])
+        jobs = self.session.requeue(items)
         for item in items:
-            item.state, item.error = State.WAITING, ""
             self.list.refresh(item)
-        self.queue.submit([self._colorize_job(i) for i in items])
+        self.queue.submit(jobs)
         self._update_actions()
 
     def retry(self) -> None:
         """Colorize ▸ Retry: queue the failed and cancelled items again."""
-        self._requeue([i for i in self.items.values() if i.state in (State.FAILED, State.CANCELLED)])
+        self._requeue(self.session.retryable())
         self._show_current()
 
     def cancel(self) -> None:
@@ -331,62 +289,47 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Cancelling…", 4000)
             self.queue.cancel()
 
+    # Each report of the queue goes to the session, which updates the item; then it is shown.
+
     @pyqtSlot(object)
     def _on_started(self, job: Job):
-        item = self.items.get(job.item_id)
+        item = self.session.started(job)
         if item is None:
             return
-        if job.kind == "save":
+        if isinstance(job, SaveJob):
             self.statusBar().showMessage(f"Saving {job.dst.name}…", 4000)
-        elif item.state is not State.DONE:  # a done item run again (see cache.py) stays "done"
-            item.state = State.WORKING
-            self.list.refresh(item)
-            if item.id == self.list.current_id():
-                self.view.show_message(f"Colorizing {item.name}…")
-            self.item_changed.emit(item)
+            return
+        self.list.refresh(item)
+        if item.id == self.list.current_id() and item.state is State.WORKING:
+            self.view.show_message(f"Colorizing {item.name}…")
+        self.item_changed.emit(item)
 
     @pyqtSlot(object, object)
     def _on_finished(self, job: Job, result):
-        item = self.items.get(job.item_id)
+        item = self.session.finished(job, result, current=self.list.current_id())
         if item is None:  # removed while it ran
             return
-        if job.kind == "save":
-            self._batch["saved"] += 1
-            item.saved_to, item.saved_quality = result, job.quality
-            item.note = f"saved as {result.name}"
+        if isinstance(job, SaveJob):
             self.statusBar().showMessage(f"Saved {result}", 6000)
-        elif isinstance(result, ColorizedVideo):
-            self._batch["colorized"] += 1
-            self._store_video(item, result)
         else:
-            self._batch["colorized"] += 1
-            self._store(item, job, result)
-        self.list.refresh(item)
-        self._update_actions()
-        self.item_changed.emit(item)
+            self._show_result(item, job, result)
+        self._changed(item)
 
-    def _store(self, item: Item, job: Job, result: Colorized) -> None:
-        item.state, item.error = State.DONE, ""
-        item.seconds, item.thumbnail = result.seconds, result.thumbnail
-        current = self.list.current_id()
-        self.cache.put(item.id, Entry(result.prediction, result.before, result.after),
-                       keep=() if current is None else (current,))
+    def _show_result(self, item: Item, job: ColorizeJob, result: Colorized | ColorizedVideo) -> None:
+        current = item.id == self.list.current_id()
         self.last_run_label.setText(f"Last run {result.seconds:.2f} s")
-        self.last_run_label.setToolTip(f"{item.name}: read, network and full-resolution render")
-        if item.id == current:
-            self.view.set_images(result.before, result.after)
-        if item.temperature != job.temperature:  # the slider moved while it ran
-            self.renderer.request(item.id, result.prediction, item.temperature)
-
-    def _store_video(self, item: Item, result: ColorizedVideo) -> None:
-        item.state, item.error = State.DONE, ""
-        item.seconds, item.thumbnail = result.seconds, result.thumbnail
-        item.video, item.preview = result.path, (result.before, result.after)
-        item.note = f"{result.frames} frames" + (f" ({result.warning})" if result.warning else "")
-        self.last_run_label.setText(f"Last run {result.seconds:.2f} s")
-        self.last_run_label.setToolTip(f"{item.name}: {result.frames} frames, decode to encode")
-        if item.id == self.list.current_id():
-            self._show_current()
+        if isinstance(result, ColorizedVideo):
+            self.last_run_label.setToolTip(f"{item.name}: {result.frames} frames, decode to encode")
+            if current:
+                self._show_current()
+        else:
+            self.last_run_label.setToolTip(f"{item.name}: read, network and full-resolution render")
+            if current:
+                self.view.set_images(result.before, result.after)
+            if item.temperature != job.temperature:  # the slider moved while it ran
+                self.renderer.request(item.id, result.prediction, item.temperature)
+        if item.in_colour:
+            self.statusBar().showMessage(f"{item.name}: {IN_COLOUR}", 8000)
 
     @pyqtSlot(object, int, int)
     def _on_frames(self, job: Job, done: int, total: int):
@@ -399,38 +342,29 @@ class MainWindow(QMainWindow):
 
     @pyqtSlot(object, str)
     def _on_failed(self, job: Job, message: str):
-        item = self.items.get(job.item_id)
+        item = self.session.failed(job, message)
         if item is None:
             return
-        if job.kind == "save":
-            self._batch["not saved"] += 1
-            item.note = "not saved"
+        if isinstance(job, SaveJob):
             self.banner.show_message(f"Could not save {item.name} as {job.dst}: {message}")
-        else:
-            self._batch["failed"] += 1
-            item.state, item.error, item.thumbnail = State.FAILED, message, None
-            item.video = item.preview = None
-            self.cache.drop(item.id)
-            if item.id == self.list.current_id():
-                self.view.show_message(f"{item.name}\n\n{message}", error=True)
-        self.list.refresh(item)
-        self._update_actions()
-        self.item_changed.emit(item)
+        elif item.id == self.list.current_id():
+            self.view.show_message(f"{item.name}\n\n{message}", error=True)
+        self._changed(item)
 
     @pyqtSlot(object)
     def _on_cancelled(self, job: Job):
-        item = self.items.get(job.item_id)
+        item = self.session.cancelled(job)
         if item is None:
             return
-        self._batch["cancelled"] += 1
-        current = item.id == self.list.current_id()
-        if job.kind == "colorize" and item.state is not State.DONE:
-            item.state = State.CANCELLED
-            self.list.refresh(item)
-            if current:
+        if isinstance(job, ColorizeJob) and item.id == self.list.current_id():
+            if item.state is State.CANCELLED:
                 self._show_current()
-        elif job.kind == "colorize" and current and item.id not in self.cache:  # its reload was cancelled
-            self.view.show_message(f"{item.name}: cancelled. Select it again to show it.")
+            elif item.id not in self.cache:  # a done item's reload was cancelled
+                self.view.show_message(f"{item.name}: cancelled. Select it again to show it.")
+        self._changed(item)
+
+    def _changed(self, item: Item) -> None:
+        self.list.refresh(item)
         self._update_actions()
         self.item_changed.emit(item)
 
@@ -449,11 +383,9 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         self.commands.cancel.setEnabled(False)
-        if self._batch:
-            order = ("colorized", "failed", "saved", "not saved", "cancelled")
-            summary = ", ".join(f"{self._batch[k]} {k}" for k in order if self._batch[k])
+        summary = self.session.summary()
+        if summary:
             self.statusBar().showMessage(f"Finished: {summary}", 10000)
-            self._batch.clear()
 
     # --- viewing and vividness -------------------------------------------------------------
 
@@ -480,7 +412,7 @@ class MainWindow(QMainWindow):
             self.view.set_images(entry.before, entry.after)
         elif item.state is State.DONE:  # let go of to save memory (see cache.py): run it again, first
             if not self.queue.has(item.id):
-                self.queue.submit([self._colorize_job(item)], urgent=True)
+                self.queue.submit([self.session.colorize_job(item)], urgent=True)
             self.view.show_message(f"Loading {item.name}…")
         elif item.state is State.WAITING:
             self.queue.promote(item.id)
@@ -493,25 +425,42 @@ class MainWindow(QMainWindow):
             self.view.show_message(f"{item.name} was cancelled.\nColorize ▸ Retry (F5) colorizes it.")
 
     def _on_temperature(self, temperature: float | None) -> None:
+        """The slider was released (or moved by keys): the item keeps this vividness, rendered in full."""
         item = self.current_item()
         if item is None:
             return
         item.temperature = temperature
         item.note = ""  # a saved file no longer matches what is shown
         self.list.refresh(item)
-        self.settings.setValue("vividness/temperature", "" if temperature is None else temperature)
+        vivid.remember(self.settings, temperature)
         entry = self.cache.peek(item.id)
         if entry is not None:  # else the job that brings it back renders at this temperature
             self.renderer.request(item.id, entry.prediction, temperature)
+
+    def _on_preview(self, temperature: float) -> None:
+        """The slider is being dragged: a screen-sized render follows it (see preview.py)."""
+        item = self.current_item()
+        entry = None if item is None else self.cache.peek(item.id)
+        if entry is None:
+            return
+        if entry.preview is None:
+            side = round(max(self.view.width(), self.view.height()) * self.view.devicePixelRatioF())
+            entry.preview = preview_prediction(entry.prediction, side)
+        self.renderer.request(item.id, entry.preview or entry.prediction, temperature, preview=True)
 
     @pyqtSlot(object)
     def _on_rendered(self, rendered: Rendered):
         item, entry = self.items.get(rendered.item_id), self.cache.peek(rendered.item_id)
         if item is None or entry is None:
             return
+        current = item.id == self.list.current_id()
+        if rendered.preview:  # shown only: the item keeps its full image until the slider is released
+            if current:
+                self.view.set_after(rendered.after)
+            return
         entry.after, item.thumbnail = rendered.after, rendered.thumbnail
         self.list.refresh(item)
-        if item.id == self.list.current_id():
+        if current:
             self.view.set_after(rendered.after)
         self.item_changed.emit(item)
 
@@ -529,7 +478,7 @@ class MainWindow(QMainWindow):
         self.commands.clear.setEnabled(bool(self.items))
         self.commands.retry.setEnabled(any(i.state in (State.FAILED, State.CANCELLED) for i in self.items.values()))
         self.commands.cancel.setEnabled(self.queue.busy)
-        self.vividness.setEnabled(done and item.video is None)  # a video is colorized at one vividness
+        self.vividness.setEnabled(done and not item.is_video)  # a video is colorized at the model's default
         for action in self.commands.zoom():
             action.setEnabled(item is not None)
         if item is None:
@@ -549,26 +498,13 @@ class MainWindow(QMainWindow):
 
     def _forget(self, ids: list[int]) -> None:
         self.queue.discard(ids)
+        self.session.forget(ids)
         for item_id in ids:
-            item = self.items.get(item_id)
-            if item is not None and item.video is not None:
-                item.video.unlink(missing_ok=True)
-            self.cache.drop(item_id)
             self.renderer.forget(item_id)
             self.list.remove(item_id)
-            self.items.pop(item_id, None)
         self._show_current()
 
-    # --- remembered folders, and questions (tests replace confirm) -------------------------
-
-    def folder_setting(self, key: str, fallback: Path | None = None) -> str:
-        """A remembered folder if it still exists, else fallback, else the user's Pictures folder."""
-        folder = str(self.settings.value(key, "") or "")
-        if folder and Path(folder).is_dir():
-            return folder
-        if fallback is not None:
-            return str(fallback)
-        return QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or str(Path.home())
+    # --- questions (tests replace confirm) --------------------------------------------------
 
     def confirm(self, title: str, text: str) -> bool:
         """A yes/no question, No by default."""
@@ -587,7 +523,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         if self._closed:
             return super().closeEvent(event)
-        saving = any(j.kind == "save" for j in self.queue.jobs())
+        saving = any(isinstance(j, SaveJob) for j in self.queue.jobs())
         if saving and not self.confirm("Quit while saving?", "Some images are still being saved.\n\n"
                                        "Quit anyway? Those not written yet are lost."):
             event.ignore()
@@ -605,4 +541,4 @@ class MainWindow(QMainWindow):
         for thread in (self.worker_thread, self.render_thread):
             thread.quit()
             thread.wait()
-        shutil.rmtree(self._video_dir, ignore_errors=True)
+        self.session.close()  # pasted images and colorized videos: nothing is left behind
