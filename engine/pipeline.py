@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .backends import open_backend
-from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, check_temperature, is_colour, softmax
+from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, is_colour, softmax
 from .errors import ColorizeError
 from .imageio import Picture, from_picture, read_picture, to_picture, write_image
 from .weights import Bundle, load_bundle

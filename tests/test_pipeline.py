@@ -192,3 +192,8 @@ def test_shipped_weights_are_trained_and_the_default():
     colourfulness = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
     assert colourfulness > 15  # grey is 0; the true colour photo scores about 51
     assert yb.mean() < 0  # the sky and snow come out blue, not brown
+
+
+def test_a_prediction_prints_in_one_short_line(colorizer, grey_photo):
+    text = repr(colorizer.predict(grey_photo))
+    assert "\n" not in text and len(text) < 120 and "bins" in text and "120x90" in text
