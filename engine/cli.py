@@ -7,8 +7,6 @@ import argparse
 import os
 import signal
 import sys
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,9 +131,9 @@ class Task:
 
 
 class Batch:
-    """Runs the tasks and keeps the score. Photos are pipelined: the next photo is decoded and the
-    last one rendered and encoded in threads while the network runs on this one, so both cores work
-    (image codecs, OpenCV and onnxruntime release the GIL)."""
+    """Runs the tasks one after another and keeps the score. (Decoding the next photo and encoding
+    the last one in threads beside the network was measured no faster on 2 cores: onnxruntime and
+    OpenCV already keep them busy; see docs/benchmarks.md.)"""
 
     def __init__(self, colorizer: Colorizer, args):
         self.colorizer, self.args = colorizer, args
@@ -157,61 +155,33 @@ class Batch:
         tqdm.write(f"colorize: {show(src)}: {why}", file=sys.stderr)
 
     def run(self, tasks: list[Task], bar) -> None:
-        """Colorize every task, photos three at a time (decode, network, encode), videos one by one."""
-        with ThreadPoolExecutor(1, thread_name_prefix="colorize-read") as reader, \
-                ThreadPoolExecutor(1, thread_name_prefix="colorize-write") as writer:
-            reads, writes = {}, deque()
-
-            def read_ahead(k: int) -> None:
-                if k < len(tasks) and not tasks[k].video:
-                    reads[k] = reader.submit(Canvas.of, tasks[k].src)
-
-            def finish_writes(keep: int) -> None:
-                while len(writes) > keep or (writes and writes[0][1].done()):
-                    task, future = writes.popleft()
-                    try:
-                        future.result()
-                        self.done += 1
-                    except (ColorizeError, MemoryError, OSError) as e:
-                        self.report(task.src, e)
-                    bar.update(1)
-
-            read_ahead(0)
-            for k, task in enumerate(tasks):
+        """Colorize every task."""
+        for task in tasks:
+            try:
                 if task.video:
-                    finish_writes(0)
                     self._video(task, position=1 if len(tasks) > 1 else 0)
-                    bar.update(1)
-                    read_ahead(k + 1)
-                    continue
-                read_ahead(k + 1)
-                try:
-                    canvas = reads.pop(k).result()
-                    if canvas.has_colour:
-                        if self.args.keep_colour:
-                            tqdm.write(f"colorize: {show(task.src)}: already in colour, skipped (--keep-colour)",
-                                       file=sys.stderr)
-                            self.kept += 1
-                            bar.update(1)
-                            continue
-                        self.recoloured += 1
-                    pred = self.colorizer.predict(canvas)
-                    writes.append((task, writer.submit(pred.save, task.dst, self.args.temperature,
-                                                       self.args.quality, self.args.overwrite)))
-                except (ColorizeError, MemoryError, OSError) as e:
-                    self.report(task.src, e)
-                    bar.update(1)
-                finish_writes(keep=1)  # at most one finished photo waits for its encoder
-            finish_writes(0)
+                else:
+                    self._photo(task)
+            except (ColorizeError, MemoryError, OSError) as e:
+                self.report(task.src, e)
+            bar.update(1)
+
+    def _photo(self, task: Task) -> None:
+        canvas = Canvas.of(task.src)
+        if canvas.has_colour:
+            if self.args.keep_colour:
+                tqdm.write(f"colorize: {show(task.src)}: already in colour, skipped (--keep-colour)", file=sys.stderr)
+                self.kept += 1
+                return
+            self.recoloured += 1
+        self.colorizer.predict(canvas).save(task.dst, self.args.temperature, self.args.quality, self.args.overwrite)
+        self.done += 1
 
     def _video(self, task: Task, position: int) -> None:
-        try:
-            warning = _colorize_video(task.src, task.dst, self.colorizer, self.args, position)
-            if warning:
-                raise ColorizeError(warning)
-            self.done += 1
-        except (ColorizeError, MemoryError, OSError) as e:
-            self.report(task.src, e)
+        warning = _colorize_video(task.src, task.dst, self.colorizer, self.args, position)
+        if warning:
+            raise ColorizeError(warning)
+        self.done += 1
 
 
 def plan_tasks(jobs, out: Path, single_file: bool, overwrite: bool, batch: Batch) -> list[Task]:

@@ -7,7 +7,7 @@ has to live in the repository: the shipped model.safetensors is the state the ne
 from). Then it picks the default temperature and working size on the "select" half of the
 validation photos, compares with the shipped model on the same grid, and only if the new weights
 are better ships them (model files + model.json with the metrics of both halves), appending a row
-to `docs/campaign.csv` and redrawing `docs/campaign.png`. `--resume` continues an interrupted
+to `docs/campaign.csv` (every session, shipped or not) and redrawing `docs/campaign.png`. `--resume` continues an interrupted
 session from its run folder.
 """
 from __future__ import annotations
@@ -85,10 +85,11 @@ def record(row: dict, docs: Path) -> None:
         w.writerows(rows)
     hours = [float(r["total_train_hours"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(hours, [float(r["select_auc_rebalanced"]) for r in rows], "o-", label="ours (select half)")
-    ax.plot(hours, [float(r["select_grey_auc_rebalanced"]) for r in rows], "--", label="grey")
+    ax.plot(hours, [float(r["select_auc_rebalanced"]) for r in rows], "o-", label="this session's weights")
+    ax.plot(hours, [float(r["shipped_select_auc_rebalanced"]) for r in rows], "s--", label="shipped before it")
+    ax.plot(hours, [float(r["select_grey_auc_rebalanced"]) for r in rows], ":", label="grey")
     ax.set_xlabel("training time, hours (2-core CPU)")
-    ax.set_ylabel("rebalanced AuC")
+    ax.set_ylabel("rebalanced AuC, select half")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -149,6 +150,14 @@ def main(argv=None) -> None:
           f"{new['grey']['auc_rebalanced']:.4f} ({time.perf_counter() - t0:.0f} s)")
     hours = session["previous_hours"] + trainer.wall / 3600
     improved = new[(ws, t)]["auc_rebalanced"] > old[(old_ws, old_t)]["auc_rebalanced"]
+    s = new[(ws, t)]
+    record({"date": time.strftime("%Y-%m-%d"), "steps": cfg.steps, "train_minutes": round(trainer.wall / 60, 1),
+            "total_train_hours": round(hours, 3), "temperature": t, "working_size": ws,
+            "select_auc_rebalanced": round(s["auc_rebalanced"], 4), "select_psnr": round(s["psnr"], 2),
+            "select_colourfulness_ratio": round(s["colourfulness_ratio"], 3), "select_cast": round(s["cast"], 2),
+            "shipped_select_auc_rebalanced": round(old[(old_ws, old_t)]["auc_rebalanced"], 4),
+            "select_grey_auc_rebalanced": round(new["grey"]["auc_rebalanced"], 4),
+            "shipped": "yes" if improved else "no"}, Path(a.docs))
     if not improved:
         print("not better than the shipped model: nothing shipped")
         return
@@ -163,15 +172,7 @@ def main(argv=None) -> None:
     meta = bundle.meta
     meta["training"]["total_train_hours"] = round(hours, 3)
     (shipped / "model.json").write_text(json.dumps(meta, indent=1))
-    s, r = new[(ws, t)], report[f"ours T={t:g}"]
-    record({"date": time.strftime("%Y-%m-%d"), "steps": cfg.steps, "train_minutes": round(trainer.wall / 60, 1),
-            "total_train_hours": round(hours, 3), "temperature": t, "working_size": ws,
-            "select_auc_rebalanced": round(s["auc_rebalanced"], 4),
-            "select_grey_auc_rebalanced": round(new["grey"]["auc_rebalanced"], 4),
-            "select_psnr": round(s["psnr"], 2), "select_cast": round(s["cast"], 2),
-            "report_auc_rebalanced": round(r["auc_rebalanced"], 4), "report_psnr": round(r["psnr"], 2),
-            "report_colourfulness_ratio": round(r["colourfulness_ratio"], 3), "report_cast": round(r["cast"], 2)},
-           Path(a.docs))
+    r = report[f"ours T={t:g}"]
     print(f"shipped to {shipped}: report half {r['auc_rebalanced']:.4f} rebalanced AuC, PSNR {r['psnr']:.2f}")
 
 
