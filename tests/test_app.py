@@ -732,3 +732,26 @@ def test_selftest_under_xvfb_with_the_real_xcb_platform(tmp_path, weights_dir):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+
+def test_the_app_saves_16_bit_colour_and_metadata_like_the_command(tmp_path, colorizer):
+    import cv2
+
+    from plugin.desktop.jobs import ColorizeJob, SaveJob
+    from plugin.desktop.worker import Worker
+
+    worker = Worker()
+    worker.colorizer = colorizer
+    rng = np.random.default_rng(0)
+    deep = tmp_path / "scan.png"
+    cv2.imwrite(str(deep), np.repeat(rng.integers(0, 65535, (40, 60, 1), dtype=np.uint16), 3, axis=2))
+    result = worker._colorize(ColorizeJob(1, deep, None))
+    worker._save(SaveJob(1, deep, None, tmp_path / "deep-out.png", prediction=result.prediction))
+    out = cv2.imread(str(tmp_path / "deep-out.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and len(np.unique(out)) > 256  # 16-bit RGB in, 16 bits out
+    dpi = grey_file(tmp_path / "dpi.png")
+    Image.open(dpi).save(dpi, dpi=(300, 300))
+    result = worker._colorize(ColorizeJob(2, dpi, None))
+    worker._save(SaveJob(2, dpi, None, tmp_path / "dpi-out.png", prediction=result.prediction))
+    assert [round(d) for d in Image.open(tmp_path / "dpi-out.png").info["dpi"]] == [300, 300]

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from engine import Canvas, Colorizer, ColorizeError, colorize_video, copy_video, first_frame, read_image
+from engine import Canvas, Colorizer, ColorizeError, colorize_video, copy_video, first_frame
 
 from .images import thumbnail, to_qimage
 from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
@@ -111,14 +112,16 @@ class Worker(QObject):
         if job.video_dst is not None:
             return self._colorize_video(job, start)
         colorizer = self._model()
-        image = read_image(job.path)  # read here, not by predict(), to show it as "before"
+        # read as the command reads it (16-bit colour, metadata), so that Save keeps what it keeps
+        canvas = Canvas.of(job.path)
         self._check()
-        prediction = colorizer.predict(image)
+        prediction = colorizer.predict(canvas)
         self._check()
         after = to_qimage(prediction.render(job.temperature))
         seconds = time.perf_counter() - start  # what the engine costs; the display copies below are ours
-        return Colorized(prediction, to_qimage(image), after, thumbnail(after), seconds,
-                         prediction.canvas.has_colour)
+        pic = canvas.picture
+        before = pic.samples if pic.alpha is None else np.dstack([pic.samples, pic.alpha])
+        return Colorized(prediction, to_qimage(before), after, thumbnail(after), seconds, canvas.has_colour)
 
     def _colorize_video(self, job: ColorizeJob, start: float) -> ColorizedVideo:
         colorizer = self._model()
