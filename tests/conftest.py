@@ -40,3 +40,14 @@ def grey_photo(tmp_path):
     path = tmp_path / "grey.jpg"
     Image.fromarray(arr).save(path, quality=95)
     return path
+
+
+@pytest.fixture
+def run(weights_dir, capsys):
+    """The colorize command in this process on the test weights: run(*args) -> (exit status, stderr)."""
+    from engine.cli import main
+
+    def run(*args):
+        code = main([*map(str, args), "--weights", str(weights_dir), "--backend", "onnx"])
+        return code, capsys.readouterr().err
+    return run

@@ -529,15 +529,20 @@ def app_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "plugin.desktop.app"]
 
 
-def test_selftest_command(tmp_path, weights_dir):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+def run_selftest(tmp_path, weights_dir, env) -> Path:
+    """`colorize-app --selftest` on a grey photo: it must succeed silently; returns the screenshot."""
     photo = grey_file(tmp_path / "photo.jpg", size=(320, 240))
     shot = tmp_path / "shot.png"
     done = subprocess.run(app_command() + ["--selftest", str(photo), str(shot), "--weights", str(weights_dir)],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    with Image.open(shot) as im:
+    return shot
+
+
+def test_selftest_command(tmp_path, weights_dir):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    with Image.open(run_selftest(tmp_path, weights_dir, env)) as im:
         assert im.format == "PNG" and im.size == (1280, 800)
         assert np.asarray(im.convert("L")).std() > 10  # a drawn window, not a blank
 
@@ -721,13 +726,7 @@ def test_selftest_under_xvfb_with_the_real_xcb_platform(tmp_path, weights_dir):
         assert display.isdigit(), "Xvfb did not start"
         env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
         env.update(DISPLAY=f":{display}", TMPDIR=str(tmp_path))
-        photo = grey_file(tmp_path / "photo.jpg", size=(320, 240))
-        shot = tmp_path / "shot.png"
-        done = subprocess.run(app_command() + ["--selftest", str(photo), str(shot), "--weights", str(weights_dir)],
-                              env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        assert done.stderr == ""
-        with Image.open(shot) as im:
+        with Image.open(run_selftest(tmp_path, weights_dir, env)) as im:
             assert im.size == (1280, 800) and np.asarray(im.convert("L")).std() > 10
     finally:
         server.terminate()

@@ -10,14 +10,6 @@ from PIL import Image
 from engine.cli import main
 
 
-@pytest.fixture
-def run(weights_dir, capsys):
-    def run(*args):
-        code = main([*map(str, args), "--weights", str(weights_dir), "--backend", "onnx"])
-        return code, capsys.readouterr().err
-    return run
-
-
 def save(path, arr, **kw):
     Image.fromarray(arr).save(path, **kw)
     return path

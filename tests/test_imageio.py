@@ -10,7 +10,6 @@ from PIL import Image, ImageCms, ImageOps
 
 from engine import ColorizeError
 from engine import imageio
-from engine.cli import main
 from engine.color import luminance
 from engine.imageio import read_image, read_picture, write_image
 
@@ -174,14 +173,6 @@ def test_no_metadata_for_images_given_in_memory(colorizer, tmp_path):
     colorizer.predict(grey_array(20, 20)).save(dst)
     out = Image.open(dst)
     assert "icc_profile" not in out.info and not out.getexif()
-
-
-@pytest.fixture
-def run(weights_dir, capsys):
-    def run(*args):
-        code = main([*map(str, args), "--weights", str(weights_dir), "--backend", "onnx"])
-        return code, capsys.readouterr().err
-    return run
 
 
 class FullDisk:
