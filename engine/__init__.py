@@ -7,7 +7,8 @@
 Everything a front end needs is importable from here; the modules behind it are private.
 """
 from .backends import BACKENDS, DEVICES
-from .color import TEMPERATURE_VIVID, ChromaBins, annealed_mean, check_temperature, rgb_to_yuv, yuv_to_rgb
+from .color import (TEMPERATURE_VIVID, ChromaBins, annealed_mean, check_temperature, is_colour, rgb_to_yuv,
+                    yuv_to_rgb)
 from .errors import ColorizeError, OutputExists
 from .imageio import MAX_PIXELS, read_image, read_picture, set_max_pixels, write_image
 from .media import (IMAGE_SUFFIXES, IMAGE_WRITE, VIDEO_SUFFIXES, VIDEO_WRITE, atomic_output, collect_inputs,
@@ -19,7 +20,7 @@ from .weights import Bundle, default_weights_dir, load_bundle
 
 __version__ = "0.1.0"
 __all__ = ["Colorizer", "Prediction", "Canvas", "colorize", "colorize_video", "VideoResult", "ColorizeError",
-           "OutputExists", "ChromaBins", "annealed_mean", "check_temperature", "TEMPERATURE_VIVID", "rgb_to_yuv",
+           "OutputExists", "ChromaBins", "annealed_mean", "check_temperature", "is_colour", "TEMPERATURE_VIVID", "rgb_to_yuv",
            "yuv_to_rgb", "read_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
            "IMAGE_WRITE", "VIDEO_SUFFIXES", "VIDEO_WRITE", "atomic_output", "collect_inputs", "is_video",
            "output_path", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",

@@ -47,7 +47,7 @@ class Colorized:
     after: QImage
     thumbnail: QImage
     seconds: float                    # read + network + render, what the status bar reports
-    in_colour: bool                   # the source already had colour (see worker.has_colour)
+    in_colour: bool                   # the source already had colour (engine.is_colour)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from engine import Canvas, Colorizer, ColorizeError, colorize_video, copy_video, first_frame
+from engine import Canvas, Colorizer, ColorizeError, colorize_video, copy_video, first_frame, is_colour
 
 from .images import thumbnail, to_qimage
 from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
@@ -135,7 +135,7 @@ class Worker(QObject):
         seconds = time.perf_counter() - start
         source, after = first_frame(job.path), to_qimage(first_frame(job.video_dst))
         return ColorizedVideo(job.video_dst, to_qimage(source), after, thumbnail(after), seconds,
-                              result.frames, result.warning, Canvas.of(source).has_colour)
+                              result.frames, result.warning, is_colour(source))
 
     def _save(self, job: SaveJob) -> Path:
         if job.is_video:
