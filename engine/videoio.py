@@ -82,6 +82,10 @@ class VideoReader:
             raise ColorizeError("no video stream" + (f" (only {', '.join(kinds)})" if kinds else ""))
         self.video = self.container.streams.video[0]
         self.video.thread_type = "AUTO"  # frame threads: decoding is a few percent of the work
+        # Apply the stream's cropping window exactly: by default FFmpeg rounds a left crop down
+        # to keep rows memory-aligned, so an H.264 stream cropped by 26 columns decodes 326 wide
+        # while the stream says 300, and the picture would be squeezed into the wrong frame.
+        self.video.codec_context.flags |= av.codec.context.Flags.unaligned
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         ctx = self.video.codec_context
         if not ctx.width or not ctx.height:

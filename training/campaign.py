@@ -109,8 +109,9 @@ def main(argv=None) -> None:
     p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE], help="training photos (folders, zips)")
     p.add_argument("--val", nargs="+", default=VAL, help="validation photo folders (split into select/report halves)")
     p.add_argument("--docs", default=str(DOCS), help="where campaign.csv and campaign.png are kept")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (1 leaves a core for other work)")
     a = p.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     out, shipped = Path(a.out), Path(a.ship)
     out.mkdir(parents=True, exist_ok=True)
     if not Path(a.bins).exists():
