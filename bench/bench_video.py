@@ -2,7 +2,7 @@
 
 Without --video, a 640x360 clip is made from the first colour clip found in ../shared/data/video
 (centre crop, resized), or from a synthetic moving pattern when there is none. Reports frames per
-second for the temporal model and frame by frame, and where the time goes per frame.
+second with the temporal step and frame by frame, and where the time goes per frame.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def make_clip(path: Path, frames: int, size=(640, 360), source: Path | None = No
 def stages(clip: Path, colorizer: Colorizer) -> dict:
     """Milliseconds per frame for each stage, run one after the other."""
     frames = FrameColorizer(colorizer, temporal=True)
-    t = {"decode": 0.0, "network + annealed mean": 0.0, "temporal step": 0.0, "render": 0.0, "encode": 0.0}
+    t = {"decode": 0.0, "network": 0.0, "temporal step + annealed mean": 0.0, "render": 0.0, "encode": 0.0}
     n = 0
     with tempfile.TemporaryDirectory() as tmp, VideoReader(clip) as r:
         writer = VideoWriter(Path(tmp) / "out.mp4", r.info)
@@ -65,16 +65,17 @@ def stages(clip: Path, colorizer: Colorizer) -> dict:
                 continue
             t1 = time.perf_counter()
             t["decode"] += t1 - t0
-            pred, guide, uv = frames.own_chroma(item[2])
+            pred = colorizer.predict(item[2])
+            guide = pred.guide()
             t2 = time.perf_counter()
-            uv = frames.state(guide, uv)
+            uv = frames.chroma(pred, guide)  # distribution average + annealed mean
             t3 = time.perf_counter()
             rgb = pred.canvas.render(uv, guide)
             t4 = time.perf_counter()
             writer.write(rgb, item[1])
             t0 = time.perf_counter()
-            t["network + annealed mean"] += t2 - t1
-            t["temporal step"] += t3 - t2
+            t["network"] += t2 - t1
+            t["temporal step + annealed mean"] += t3 - t2
             t["render"] += t4 - t3
             t["encode"] += t0 - t4
             n += 1

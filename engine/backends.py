@@ -40,6 +40,12 @@ class OnnxBackend:
         check_model_file(bundle.onnx_path)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # onnxruntime's own warnings are not the user's business
+        allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+        if 0 < allowed < (os.cpu_count() or 0):
+            # onnxruntime sizes its thread pool by the machine's cores and pins a thread to each,
+            # even to cores this process may not use (taskset, a container's cpuset), where it
+            # competes with other work: use only the cores we are given.
+            options.intra_op_num_threads = allowed
         try:
             self.session = ort.InferenceSession(str(bundle.onnx_path), options, providers=providers)
         except Exception as e:  # onnxruntime raises its own exception types for bad files

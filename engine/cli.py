@@ -75,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=MAX_PIXELS / 1e6, metavar="MP",
                    help=f"refuse larger images, a guard against decompression bombs (default: {MAX_PIXELS / 1e6:g})")
     p.add_argument("--frame-by-frame", action="store_true",
-                   help="videos: colorize every frame on its own (no temporal model; flickers more)")
+                   help="videos: colorize every frame on its own (no temporal step; flickers more)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never the inputs)")
     p.add_argument("--keep-colour", action="store_true",
                    help="skip photos that are already in colour (by default they are recoloured from their "

@@ -264,7 +264,6 @@ class Colorizer:
         self.working_size = int(working_size or self.bundle.working_size)
         if not STRIDE <= self.working_size <= MAX_WORKING_SIZE:
             raise ColorizeError(f"working size must be in [{STRIDE}, {MAX_WORKING_SIZE}], got {self.working_size}")
-        self._temporal = None
 
     @property
     def backend(self) -> str:
@@ -284,14 +283,6 @@ class Colorizer:
         canvas = Canvas.of(image)
         logits = self.net(canvas.network_input(self.working_size))[0]
         return Prediction(logits, canvas, self.bundle.bins.centers, self.temperature)
-
-    def temporal(self):
-        """The weights' video step (engine.temporal.TemporalSession), opened once."""
-        if self._temporal is None:
-            from .temporal import TemporalSession
-
-            self._temporal = TemporalSession(self.bundle)
-        return self._temporal
 
     def colorize(self, image, temperature: float | None = None):
         """Colorize a path (returns a PIL image), PIL image or numpy array (same kind back), or a

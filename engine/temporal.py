@@ -1,66 +1,40 @@
-"""The temporal step at run time: optical flow on the low-resolution luminance, motion-compensated
-history of the last outputs, and the small ONNX network that blends them (engine/temporal_model.py
-has its torch twin and explains the design). No torch here.
+"""The temporal step for video: a running average of the network's per-pixel colour
+*distributions* along optical flow, rendered with the annealed mean like a photo.
 
-Its files live in the weights folder beside the image model's (see weights.py): temporal.onnx
-(what runs), temporal.safetensors (training, torch) and the "temporal" section of model.json.
+Why distributions and not colours: averaging colours that disagree (a blue and a brown guess for a
+coat) gives grey, and a history of colours averaged again every frame fades towards grey. Averaging
+distributions keeps both guesses as modes; the annealed mean then favours the stronger one, so
+the output keeps the colour strength of a single frame while the flicker between guesses is
+smoothed out.
+
+Per pixel, with P the averaged distribution and p this frame's own (both over the n colour bins):
+
+    P_t = a * warp(P_{t-1}) + (1 - a) * p_t,
+    a   = memory * exp(-(|Y_t - warp(Y_{t-1})| / luma_sigma)^2) * BC(warp(P_{t-1}), p_t)^agreement_power
+
+The past only counts where the scene is the same: where the warped luminance matches (not an
+occlusion, new content or a wrong flow) and where the past and present distributions overlap
+(Bhattacharyya coefficient BC); a mean mismatch above `cut` is a scene cut and drops the history.
+Since a < memory < 1 everywhere, every pixel forgets within about 1 / (1 - memory) frames:
+the output cannot freeze on old colours. No learned parts, so it works with any image model.
+Parameters chosen on the first halves of the clips in ../shared/data/video (docs/video.md).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .backends import check_model_file
-from .errors import ColorizeError
-from .weights import Bundle
-
-LUMA_GAIN = 8.0  # |Y - warped past Y| is small; scaled so that the network's first layer sees it
+REMAP_CHANNELS = 128  # cv2.remap takes at most this many channels at a time
 
 
-@dataclass
+@dataclass(frozen=True)
 class TemporalConfig:
-    window: int = 3      # K: the current frame and K-1 past outputs
-    width: int = 24      # channels of the blending network
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TemporalConfig":
-        return cls(window=int(d["window"]), width=int(d["width"]))
-
-
-class TemporalSession:
-    """A weights folder's video step, run by onnxruntime on the CPU (it is tiny)."""
-
-    def __init__(self, bundle: Bundle):
-        import onnxruntime as ort
-
-        if "temporal" not in bundle.offers:
-            raise ColorizeError(f"no temporal model in {bundle.root}: "
-                                "use --frame-by-frame, or train one with training.train_temporal")
-        self.cfg = TemporalConfig.from_dict(bundle.temporal["config"])
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        # One thread that sleeps when idle: a second spinning thread pool beside the image
-        # model's would fight it for the cores (measured: 30 -> 16 frames/s on 2 cores).
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        path = bundle.temporal_onnx_path
-        check_model_file(path)
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 -- onnxruntime's own exception types
-            raise ColorizeError(f"weights file {path} is corrupt or truncated "
-                                f"({str(e).splitlines()[0][:120]})") from None
-
-    def __call__(self, y, uv, prev_y, prev_uv) -> np.ndarray:
-        """Channel-first float32 arrays with a batch of 1, as TemporalBlend.forward takes them."""
-        feeds = {"y": y, "uv": uv, "prev_y": prev_y, "prev_uv": prev_uv}
-        return self.session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feeds.items()})[0]
+    memory: float = 0.9           # the past's weight where it matches: forgets in ~10 frames
+    luma_sigma: float = 0.15      # luminance mismatch (0-1) at which the past's weight is 1/e of it
+    agreement_power: float = 4.0  # how much disagreeing distributions lower the past's weight
+    cut: float = 0.12             # mean luminance mismatch that counts as a scene cut
 
 
 def to_u8(y: np.ndarray) -> np.ndarray:
@@ -78,35 +52,43 @@ def warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample img (h, w[, c]) at x + flow(x): the past brought into the current frame (bilinear)."""
     h, w = flow.shape[:2]
     grid = np.mgrid[0:h, 0:w].astype(np.float32)
-    out = cv2.remap(img, grid[1] + flow[..., 0], grid[0] + flow[..., 1], cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(img.shape)
+    mx, my = grid[1] + flow[..., 0], grid[0] + flow[..., 1]
+    sample = lambda a: cv2.remap(np.ascontiguousarray(a), mx, my, cv2.INTER_LINEAR,  # noqa: E731
+                                 borderMode=cv2.BORDER_REPLICATE)
+    if img.ndim == 3 and img.shape[2] > REMAP_CHANNELS:
+        return np.concatenate([sample(img[..., i:i + REMAP_CHANNELS])
+                               for i in range(0, img.shape[2], REMAP_CHANNELS)], -1)
+    return sample(img).reshape(img.shape)
 
 
-class TemporalState:
-    """One video's memory: the previous luminance and the last K-1 outputs, aligned to it."""
+class TemporalFilter:
+    """One video's memory: the averaged distribution and the luminance of the previous frame."""
 
-    def __init__(self, net: TemporalSession):
-        self.net, self.k = net, net.cfg.window
+    def __init__(self, cfg: TemporalConfig = TemporalConfig()):
+        self.cfg = cfg
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self.prev_y: np.ndarray | None = None          # (h, w) float32
-        self.past: list[np.ndarray] = []                # K-1 of (h, w, 3): luminance and uv, newest first
+        self.probs: np.ndarray | None = None   # (h, w, n) float32
+        self.prev_y: np.ndarray | None = None  # (h, w) float32
 
-    def __call__(self, y: np.ndarray, uv: np.ndarray) -> np.ndarray:
-        """Low-resolution luminance (h, w) in [0, 1] and this frame's chroma (h, w, 2) -> blended chroma."""
+    def __call__(self, y: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """This frame's low-resolution luminance (h, w) in [0, 1] and bin distribution (h, w, n)
+        -> the distribution averaged with the motion-compensated past, (h, w, n)."""
         y = np.ascontiguousarray(y, np.float32)
-        first = self.prev_y is None or self.prev_y.shape != y.shape  # nothing to agree with yet
-        if first:
-            out = uv
+        probs = np.asarray(probs, np.float32)
+        if self.probs is None or self.probs.shape != probs.shape:  # first frame, or a new size
+            self.probs = probs
         else:
             flow = flow_to_previous(to_u8(y), to_u8(self.prev_y), self.dis)
-            self.past = [warp(p, flow) for p in self.past]
-            chw = lambda a: np.moveaxis(a, -1, 0)[None]  # noqa: E731
-            prev_y = np.concatenate([chw(p[..., :1]) for p in self.past], 1)
-            prev_uv = np.concatenate([chw(p[..., 1:]) for p in self.past], 1)
-            out = np.moveaxis(self.net(y[None, None], chw(uv), prev_y, prev_uv)[0], 0, -1)
-        entry = np.dstack([y, out]).astype(np.float32)
-        # the window starts filled with the first frame; afterwards the oldest output drops out
-        self.past = [entry] * (self.k - 1) if first else [entry] + self.past[:self.k - 2]
+            past = warp(self.probs, flow)
+            mismatch = np.abs(y - warp(self.prev_y, flow))
+            if mismatch.mean() > self.cfg.cut:
+                self.probs = probs
+            else:
+                a = self.cfg.memory * np.exp(-(mismatch / self.cfg.luma_sigma) ** 2)
+                if self.cfg.agreement_power:
+                    overlap = np.sqrt(past * probs).sum(-1).clip(0, 1)
+                    a *= overlap ** self.cfg.agreement_power
+                a = a[..., None]
+                self.probs = a * past + (1 - a) * probs
         self.prev_y = y
-        return np.ascontiguousarray(out, np.float32)
+        return self.probs

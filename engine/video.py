@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .color import check_temperature
+from .color import annealed_mean, check_temperature
 from .errors import ColorizeError
 from .pipeline import Colorizer, Prediction
-from .temporal import TemporalState
+from .temporal import TemporalFilter
 from .videoio import VideoInfo, VideoReader, VideoWriter
 
 
@@ -36,28 +36,30 @@ class FrameColorizer:
     def __init__(self, colorizer: Colorizer, temperature: float | None = None, temporal: bool = True):
         self.colorizer = colorizer
         self.temperature = check_temperature(colorizer.temperature if temperature is None else temperature)
-        self.state = TemporalState(colorizer.temporal()) if temporal else None
+        self.filter = TemporalFilter() if temporal else None
 
-    def own_chroma(self, frame: np.ndarray) -> tuple[Prediction, np.ndarray, np.ndarray]:
-        """This frame alone: its Prediction, low-resolution Y in [0, 1] (the guide), chroma (h, w, 2)."""
-        pred = self.colorizer.predict(frame)
-        return pred, pred.guide(), pred.chroma(self.temperature)
+    def chroma(self, pred: Prediction, guide: np.ndarray) -> np.ndarray:
+        """A frame's low-resolution chroma (h, w, 2): its own, or averaged with the past (temporal).
+        guide is pred.guide(), the luminance the flow is computed on."""
+        if self.filter is None:
+            return pred.chroma(self.temperature)
+        probs = self.filter(guide, np.moveaxis(pred.probs, 0, -1))
+        return annealed_mean(np.log(np.maximum(probs, 1e-30)), pred.centers, self.temperature, axis=-1)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The colorized frame, (H, W, 3) uint8, made consistent with the frames before it."""
-        pred, guide, uv = self.own_chroma(frame)
-        if self.state is not None:
-            uv = self.state(guide, uv)
-        return pred.canvas.render(uv, guide)
+        pred = self.colorizer.predict(frame)
+        guide = pred.guide()
+        return pred.canvas.render(self.chroma(pred, guide), guide)
 
 
 def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
-                   progress=None, colorizer: Colorizer | None = None, temporal: bool | None = True,
+                   progress=None, colorizer: Colorizer | None = None, temporal: bool = True,
                    overwrite: bool = True) -> VideoResult:
     """Colorize the video src into dst (container from dst's extension), audio copied unchanged.
 
-    temporal: True uses the weights' video step (an error if they have none), False colorizes
-    every frame on its own, None uses the video step when the weights offer one.
+    temporal: True keeps colours steady from frame to frame (engine/temporal.py), False colorizes
+    every frame on its own.
 
     progress(done, total) is called after every frame; total is the container's frame count or an
     estimate (0 if unknown). Raises ColorizeError with one line for any bad input or output.
@@ -69,8 +71,6 @@ def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: 
     if dst.exists() and dst.resolve() == src.resolve():
         raise ColorizeError(f"output {dst} is the input; choose another output")
     colorizer = colorizer or _default_colorizer()
-    if temporal is None:
-        temporal = "temporal" in colorizer.bundle.offers
     frames = FrameColorizer(colorizer, temperature, temporal)
     with VideoReader(src) as reader:
         writer = VideoWriter(dst, reader.info, reader.audio, overwrite)

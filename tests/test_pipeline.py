@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -197,3 +198,15 @@ def test_shipped_weights_are_trained_and_the_default():
 def test_a_prediction_prints_in_one_short_line(colorizer, grey_photo):
     text = repr(colorizer.predict(grey_photo))
     assert "\n" not in text and len(text) < 120 and "bins" in text and "120x90" in text
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2, reason="needs 2 CPUs, Linux")
+def test_onnxruntime_stays_on_the_cores_it_is_given(weights_dir):
+    """Under taskset or a container's cpuset, onnxruntime's pool must not pin threads elsewhere."""
+    code = ("import glob, os; os.sched_setaffinity(0, {0}); from engine import Colorizer; "
+            f"c = Colorizer({str(weights_dir)!r}, backend='onnx'); c.predict(__import__('numpy').zeros((32, 32), 'uint8')); "
+            "print(sorted({c for t in glob.glob(f'/proc/{os.getpid()}/task/*') "
+            "for c in os.sched_getaffinity(int(os.path.basename(t)))}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[0]"

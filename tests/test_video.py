@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,11 +17,10 @@ torch = pytest.importorskip("torch")
 from engine import ColorizeError, colorize_video  # noqa: E402
 from engine.cli import main as cli_main  # noqa: E402
 from engine.pipeline import Colorizer  # noqa: E402
-from engine.temporal import TemporalConfig, TemporalState, flow_to_previous, warp  # noqa: E402
-from engine.temporal import TemporalSession  # noqa: E402
+from engine.video import FrameColorizer  # noqa: E402
+from engine.temporal import TemporalConfig, TemporalFilter, flow_to_previous, warp  # noqa: E402
 from engine.media import is_video  # noqa: E402
 from engine.videoio import VideoReader, has_video_stream  # noqa: E402
-from engine.weights import load_bundle  # noqa: E402
 
 
 def frame_at(t: int, h: int, w: int) -> np.ndarray:
@@ -75,22 +75,8 @@ def probe(path):
 
 
 @pytest.fixture(scope="module")
-def video_weights(weights_dir, tmp_path_factory):
-    """The random test image model plus a random temporal model, in one weights folder."""
-    from engine.temporal_model import TemporalBlend
-    from engine.weights import save_temporal
-
-    root = tmp_path_factory.mktemp("video-weights")
-    for f in weights_dir.iterdir():
-        shutil.copy(f, root / f.name)
-    torch.manual_seed(0)
-    save_temporal(TemporalBlend(TemporalConfig(window=3, width=8)), root, {"note": "random test weights"})
-    return root
-
-
-@pytest.fixture(scope="module")
-def vcolorizer(video_weights):
-    return Colorizer(video_weights, backend="onnx")
+def vcolorizer(weights_dir):
+    return Colorizer(weights_dir, backend="onnx")
 
 
 # --- round trip ----------------------------------------------------------------------------------
@@ -168,25 +154,73 @@ def test_video_detected_by_content(tmp_path, grey_photo):
 
 # --- the temporal step -------------------------------------------------------------------------
 
-def test_onnx_temporal_matches_torch(video_weights):
-    from engine.temporal_model import load_temporal_torch
-
-    rng = np.random.default_rng(0)
-    x = [rng.random((1, 1, 20, 28)), rng.random((1, 2, 20, 28)) - 0.5, rng.random((1, 2, 20, 28)),
-         rng.random((1, 4, 20, 28)) - 0.5]
-    x = [a.astype(np.float32) for a in x]
-    ours = TemporalSession(load_bundle(video_weights))(*x)
-    ref = load_temporal_torch(video_weights)(*map(torch.from_numpy, x)).detach().numpy()
-    assert ours.shape == (1, 2, 20, 28) and np.abs(ours - ref).max() < 1e-5
+def distributions(h: int, w: int, peak: int, n: int = 16, spread: float = 2.0) -> np.ndarray:
+    """(h, w, n): the same distribution over n bins at every pixel, peaked at bin `peak`."""
+    p = np.exp(-0.5 * ((np.arange(n) - peak) / spread) ** 2).astype(np.float32)
+    return np.broadcast_to(p / p.sum(), (h, w, n)).copy()
 
 
-def test_temporal_output_is_a_blend_of_its_inputs(video_weights):
-    state = TemporalState(TemporalSession(load_bundle(video_weights)))
+def test_a_still_scene_keeps_its_own_distribution():
+    """No fading: where every frame says the same, the average is exactly that."""
+    f, y, p = TemporalFilter(), np.tile(np.linspace(0, 1, 32, dtype=np.float32), (24, 1)), distributions(24, 32, 5)
+    for _ in range(20):
+        out = f(y, p)
+    assert np.abs(out - p).max() < 1e-5
+
+
+def test_flicker_is_smoothed_but_a_lasting_change_is_followed():
     y = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (24, 1))
-    first = np.full((24, 32, 2), 0.1, np.float32)
-    assert np.array_equal(state(y, first), first)  # the first frame passes through
-    out = state(y, np.full((24, 32, 2), -0.1, np.float32))
-    assert out.shape == (24, 32, 2) and (out >= -0.1 - 1e-6).all() and (out <= 0.1 + 1e-6).all()
+    a, b = distributions(24, 32, 5), distributions(24, 32, 7)  # overlapping guesses, as a network's are
+    f = TemporalFilter()
+    f(y, a)
+    flicker = f(y, b)  # one frame disagrees: the output stays between, nearer the past
+    assert np.abs(flicker - a).mean() < np.abs(flicker - b).mean()
+    for _ in range(40):  # the new guess lasts: the past is forgotten (memory 0.9 per frame at most)
+        out = f(y, b)
+    assert np.abs(out - b).max() < 0.02 * b.max()
+
+
+def test_new_content_and_scene_cuts_take_the_current_frame():
+    ramp = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (24, 1))
+    a, b = distributions(24, 32, 5), distributions(24, 32, 7)
+    f = TemporalFilter()
+    f(ramp, a)
+    patch = ramp.copy()
+    patch[8:16, 8:16] = 1 - patch[8:16, 8:16]  # something new appears (its luminance does not match)
+    out = f(patch, b)
+    new = (slice(10, 14), slice(10, 14))
+    assert np.abs(out[new] - b[new]).mean() < 0.2 * np.abs(a - b).mean()  # it gets its own colour
+    assert np.abs(out[20:, 24:] - b[20:, 24:]).mean() > 0.1 * np.abs(a - b).mean()  # the rest keeps some past
+    cut = TemporalFilter(TemporalConfig())
+    cut(ramp, a)
+    assert np.array_equal(cut(1 - ramp, b), b)  # a different picture: the history is dropped
+
+
+def test_temporal_video_is_steadier_and_does_not_fade(tmp_path):
+    """The shipped model on a pan across a real photo: less colour flicker than frame by frame, and
+    colour strength over time (last third / first third) within 15% of frame by frame's (measured
+    1.06; the learned colour blend this replaced gave 1.18 here, and faded on real clips)."""
+    from PIL import Image
+
+    from engine.color import rgb_to_yuv
+    from training.video_metrics import InputFlow, WarpingError
+
+    photo = np.asarray(Image.open(sorted((Path(__file__).parents[1] / "examples").glob("*.jpg"))[0]).convert("RGB"))
+    h, w = 120, 160
+    frames = [photo[20:20 + h, 5 * t:5 * t + w] for t in range(60)]  # the camera pans right
+    colorizer = Colorizer(backend="onnx")
+    outputs = {}
+    for temporal in (True, False):
+        fc, flow, werr = FrameColorizer(colorizer, temporal=temporal), InputFlow(), WarpingError()
+        strength = []
+        for frame in frames:
+            rgb = fc(frame)
+            werr.add(rgb, flow(np.dot(frame.astype(np.float32), [0.299, 0.587, 0.114]).astype(np.uint8)))
+            strength.append(np.hypot(*np.moveaxis(rgb_to_yuv(rgb / 255.0)[..., 1:], -1, 0)).mean())
+        outputs[temporal] = werr.value, np.mean(strength[-20:]) / np.mean(strength[:20])
+    (steady, fade), (flicker, own_fade) = outputs[True], outputs[False]
+    assert steady < 0.7 * flicker
+    assert abs(fade / own_fade - 1) < 0.15
 
 
 def test_flow_and_warp_follow_a_shift():
@@ -196,14 +230,6 @@ def test_flow_and_warp_follow_a_shift():
     assert abs(np.median(flow[..., 0]) + 2) < 0.5 and abs(np.median(flow[..., 1])) < 0.5
     back = warp(y.astype(np.float32), flow)
     assert np.abs(back - shifted)[8:-8, 8:-8].mean() < 6
-
-
-def test_missing_temporal_model_is_one_clear_error(tmp_path, weights_dir):
-    src = make_clip(tmp_path / "clip.mp4", frames=2)
-    c = Colorizer(weights_dir, backend="onnx")  # image model only
-    with pytest.raises(ColorizeError, match="no temporal model.*--frame-by-frame"):
-        colorize_video(src, tmp_path / "out.mp4", colorizer=c)
-    assert colorize_video(src, tmp_path / "out.mp4", colorizer=c, temporal=False).frames == 2
 
 
 # --- bad inputs --------------------------------------------------------------------------------
@@ -298,30 +324,30 @@ def test_reader_streams_frames(tmp_path):
 
 # --- command line ------------------------------------------------------------------------------
 
-def test_cli_single_video_and_batch(tmp_path, video_weights, grey_photo, capsys):
+def test_cli_single_video_and_batch(tmp_path, weights_dir, grey_photo, capsys):
     a = make_clip(tmp_path / "a.mp4", frames=3, audio=True)
     b = make_clip(tmp_path / "b.avi", frames=2, codec="mpeg4")
-    assert cli_main([str(a), "-o", str(tmp_path / "single.mp4"), "--weights", str(video_weights),
+    assert cli_main([str(a), "-o", str(tmp_path / "single.mp4"), "--weights", str(weights_dir),
                      "--temperature", "0.3"]) == 0
     assert probe(tmp_path / "single.mp4")[0] == 3
     out = tmp_path / "out"
-    assert cli_main([str(a), str(b), str(grey_photo), "-o", str(out), "--weights", str(video_weights)]) == 0
+    assert cli_main([str(a), str(b), str(grey_photo), "-o", str(out), "--weights", str(weights_dir)]) == 0
     assert probe(out / "a.mp4")[0] == 3 and probe(out / "b.avi")[0] == 2 and (out / "grey.jpg").is_file()
-    assert cli_main([str(a), "-o", str(out), "--weights", str(video_weights), "--frame-by-frame"]) == 0
+    assert cli_main([str(a), "-o", str(out), "--weights", str(weights_dir), "--frame-by-frame"]) == 0
     assert "exists, kept" in capsys.readouterr().err
 
 
-def test_cli_folder_finds_videos(tmp_path, video_weights):
+def test_cli_folder_finds_videos(tmp_path, weights_dir):
     (tmp_path / "in").mkdir()
     make_clip(tmp_path / "in" / "c.mkv", frames=2)
-    assert cli_main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--weights", str(video_weights)]) == 0
+    assert cli_main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--weights", str(weights_dir)]) == 0
     assert probe(tmp_path / "out" / "c.mkv")[0] == 2
 
 
-def test_cli_bad_video_is_one_line_without_traceback(tmp_path, video_weights):
+def test_cli_bad_video_is_one_line_without_traceback(tmp_path, weights_dir):
     (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
     r = subprocess.run([sys.executable, "-m", "engine.cli", str(tmp_path / "broken.mp4"), "-o",
-                        str(tmp_path / "o.mp4"), "--weights", str(video_weights)],
+                        str(tmp_path / "o.mp4"), "--weights", str(weights_dir)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     (line,) = [x for x in r.stderr.splitlines() if "broken.mp4" in x]
@@ -348,26 +374,6 @@ def test_metrics_on_static_and_flickering_clips():
     assert js_divergence(p, p) == 0 and abs(js_divergence(p, np.array([0, 0, 1.0])) - 1) < 1e-9
 
 
-def test_train_temporal_smoke(tmp_path, weights_dir):
-    """Two steps on generated photos and a generated clip; the exported files load in the engine."""
-    from PIL import Image
-
-    from training.train_temporal import main as train_main
-
-    (tmp_path / "photos").mkdir()
-    (tmp_path / "videos").mkdir()
-    for i in range(3):
-        Image.fromarray(frame_at(5 * i, 120, 160)).save(tmp_path / "photos" / f"p{i}.jpg")
-    make_clip(tmp_path / "videos" / "v.mp4", frames=8)
-    out = tmp_path / "w"
-    shutil.copytree(weights_dir, out)
-    train_main(["--weights", str(out), "--photos", str(tmp_path / "photos"), "--videos", str(tmp_path / "videos"),
-                "--out", str(out), "--clips", "2", "--val-clips", "2", "--length", "3", "--steps", "2",
-                "--width", "8", "--threads", "1"])
-    c = Colorizer(out, backend="onnx")
-    assert colorize_video(make_clip(tmp_path / "c.mp4", frames=3), tmp_path / "o.mp4", colorizer=c).frames == 3
-
-
 def test_cancel_from_progress_leaves_nothing(tmp_path, vcolorizer):
     src = make_clip(tmp_path / "clip.mp4", frames=20)
 
@@ -383,30 +389,20 @@ def test_cancel_from_progress_leaves_nothing(tmp_path, vcolorizer):
     assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".colorize-*"))
 
 
-def test_temporal_step_used_when_the_weights_offer_it(tmp_path, vcolorizer, weights_dir):
-    src = make_clip(tmp_path / "clip.mp4", frames=3)
-    seen = []
-    result = colorize_video(src, tmp_path / "out.mp4", progress=lambda d, t: seen.append(d), colorizer=vcolorizer,
-                            temporal=None)
-    assert result.frames == 3 and seen == [1, 2, 3] and result.temporal
-    image_only = Colorizer(weights_dir, backend="onnx")
-    assert not colorize_video(src, tmp_path / "b.mp4", colorizer=image_only, temporal=None).temporal
-
-
-def test_cli_video_with_an_image_output_name_is_one_line(tmp_path, video_weights, capsys):
+def test_cli_video_with_an_image_output_name_is_one_line(tmp_path, weights_dir, capsys):
     src = make_clip(tmp_path / "clip.mp4", frames=2)
-    assert cli_main([str(src), "-o", str(tmp_path / "out.png"), "--weights", str(video_weights)]) == 1
+    assert cli_main([str(src), "-o", str(tmp_path / "out.png"), "--weights", str(weights_dir)]) == 1
     err = capsys.readouterr().err
     assert "a video cannot be written as .png" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no output, no 0-byte temp
 
 
-def test_cli_a_video_that_ends_early_exits_non_zero_and_keeps_its_frames(tmp_path, video_weights, capsys):
+def test_cli_a_video_that_ends_early_exits_non_zero_and_keeps_its_frames(tmp_path, weights_dir, capsys):
     src = make_clip(tmp_path / "clip.mkv", frames=96, size=(96, 64))  # 4 s; Matroska stores the duration up front
     data = src.read_bytes()
     (tmp_path / "cut.mkv").write_bytes(data[:len(data) // 2])
     out = tmp_path / "out.mkv"
-    assert cli_main([str(tmp_path / "cut.mkv"), "-o", str(out), "--weights", str(video_weights)]) == 1
+    assert cli_main([str(tmp_path / "cut.mkv"), "-o", str(out), "--weights", str(weights_dir)]) == 1
     err = capsys.readouterr().err
     assert "ended early" in err and "wrote the" in err
     assert 0 < probe(out)[0] < 96
@@ -437,3 +433,17 @@ def test_a_full_disk_is_not_blamed_on_the_container(tmp_path):
         writer.abort()
         assert "No space left on device" in str(e.value) and ".mkv" not in str(e.value).replace(name, "")
     assert not list(tmp_path.iterdir())
+
+
+def test_weights_with_the_old_learned_video_step_still_load(tmp_path, weights_dir):
+    """Folders from before the parameter-free step keep a 'temporal' section and files: ignored."""
+    import json
+
+    root = tmp_path / "old"
+    shutil.copytree(weights_dir, root)
+    meta = json.loads((root / "model.json").read_text())
+    meta["temporal"] = {"config": {"window": 3, "width": 24}}
+    (root / "model.json").write_text(json.dumps(meta))
+    (root / "temporal.onnx").write_bytes(b"not used any more")
+    src = make_clip(tmp_path / "clip.mp4", frames=3)
+    assert colorize_video(src, tmp_path / "out.mp4", colorizer=Colorizer(root, backend="onnx")).frames == 3

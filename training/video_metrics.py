@@ -1,11 +1,11 @@
 """Temporal consistency metrics, computed streaming (a few frames in memory):
 
-- warping error (Lai et al. 2018): mean over frames of the squared RGB difference between each
-  output frame and the previous output frame warped by the optical flow of the *input* (grey)
-  video, over the pixels that are not occluded (forward-backward flow check). A colorizer keeps
-  the input's luminance, so most of that error is the luminance's own (flow errors, lighting) and
-  the same for every method; the chroma-only variant (the same on BT.601 U, V) isolates flicker
-  of colour, which is what colorization controls;
+- chroma warping error (after Lai et al. 2018): mean over frames of the squared difference of
+  BT.601 U, V between each output frame and the previous output frame warped by the optical flow
+  of the *input* (grey) video, over the pixels that are not occluded (forward-backward flow
+  check). Lai et al. take RGB, but a colorizer keeps the input's luminance, so most of an RGB
+  error is the luminance's own (flow errors, lighting) and the same for every method: U, V alone
+  is the flicker of colour, which is what colorization controls;
 - colour distribution consistency, CDC (Liu et al. 2021): Jensen-Shannon divergence (base 2, so
   in [0, 1]) of the per-channel RGB histograms of frames t and t+d, averaged over channels, frames
   and d in {1, 2, 4}.
@@ -20,10 +20,16 @@ import numpy as np
 
 from engine.color import rgb_to_yuv
 from engine.temporal import warp
-from training.video_data import consistent
 
 CDC_STEPS = (1, 2, 4)
 HIST_BINS = 64
+
+
+def consistent(flow_back: np.ndarray, flow_fwd: np.ndarray) -> np.ndarray:
+    """Pixels whose backward flow is undone by the forward flow (Sundaram et al. 2010): not occluded."""
+    fwd_at = warp(flow_fwd, flow_back)
+    err = ((flow_back + fwd_at) ** 2).sum(-1)
+    return err < 0.01 * ((flow_back ** 2).sum(-1) + (fwd_at ** 2).sum(-1)) + 0.5
 
 
 class InputFlow:
@@ -44,17 +50,14 @@ class InputFlow:
 
 
 class WarpingError:
-    """Accumulates the warping error of one output sequence (on RGB, or on U, V only)."""
+    """Accumulates the chroma warping error of one output sequence."""
 
-    def __init__(self, chroma: bool = False):
-        self.chroma = chroma
+    def __init__(self):
         self.prev: np.ndarray | None = None
         self.values: list[float] = []
 
     def add(self, rgb: np.ndarray, flow_mask) -> None:
-        out = rgb.astype(np.float32) / 255
-        if self.chroma:
-            out = np.ascontiguousarray(rgb_to_yuv(out)[..., 1:])
+        out = np.ascontiguousarray(rgb_to_yuv(rgb.astype(np.float32) / 255)[..., 1:])
         if self.prev is not None and flow_mask is not None:
             flow, mask = flow_mask
             if mask.any():

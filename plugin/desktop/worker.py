@@ -130,8 +130,7 @@ class Worker(QObject):
             self._check()  # Cancelled raised here stops the engine, which deletes the partial file
             self.frames.emit(job, done, total)
 
-        # temporal=None: the weights' video step when they have one, else frame by frame
-        result = colorize_video(job.path, job.video_dst, job.temperature, progress, colorizer, temporal=None)
+        result = colorize_video(job.path, job.video_dst, job.temperature, progress, colorizer)
         seconds = time.perf_counter() - start
         source, after = first_frame(job.path), to_qimage(first_frame(job.video_dst))
         return ColorizedVideo(job.video_dst, to_qimage(source), after, thumbnail(after), seconds,
