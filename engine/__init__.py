@@ -14,6 +14,7 @@ from .imageio import MAX_PIXELS, read_image, read_picture, set_max_pixels, write
 from .media import (IMAGE_SUFFIXES, IMAGE_WRITE, VIDEO_SUFFIXES, VIDEO_WRITE, atomic_output, collect_inputs,
                     is_video, output_path, remove_stale_temps)
 from .pipeline import Canvas, Colorizer, Prediction, colorize
+from .reference import Reference, check_strength
 from .video import VideoResult, colorize_video
 from .videoio import copy_video, first_frame
 from .weights import Bundle, default_weights_dir, load_bundle
@@ -24,4 +25,4 @@ __all__ = ["Colorizer", "Prediction", "Canvas", "colorize", "colorize_video", "V
            "yuv_to_rgb", "read_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
            "IMAGE_WRITE", "VIDEO_SUFFIXES", "VIDEO_WRITE", "atomic_output", "collect_inputs", "is_video",
            "output_path", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",
-           "default_weights_dir", "BACKENDS", "DEVICES", "__version__"]
+           "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "__version__"]

@@ -52,9 +52,15 @@ class OnnxBackend:
             raise ColorizeError(f"weights file {bundle.onnx_path} is corrupt or truncated "
                                 f"({str(e).splitlines()[0][:120]})") from None
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+        self.takes_hints = any(i.name == "hints" for i in self.session.get_inputs())
 
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"y": np.ascontiguousarray(y, np.float32)})[0]
+    def __call__(self, y: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """y (B, 1, H, W); hints (B, 3, H, W) for a model that takes them (None: no hint anywhere)."""
+        feeds = {"y": np.ascontiguousarray(y, np.float32)}
+        if self.takes_hints:
+            b, _, h, w = y.shape
+            feeds["hints"] = np.zeros((b, 3, h, w), np.float32) if hints is None else np.ascontiguousarray(hints, np.float32)
+        return self.session.run(None, feeds)[0]
 
 
 class TorchBackend:
@@ -81,10 +87,11 @@ class TorchBackend:
                                 f"does not match model.json ({str(e).splitlines()[0][:120]})") from None
         self.model.eval().to(device)
 
-    def __call__(self, y: np.ndarray) -> np.ndarray:
+    def __call__(self, y: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """y (B, 1, H, W); hints (B, 3, H, W) for a model that takes them (None: no hint anywhere)."""
         with self.torch.inference_mode():
-            x = self.torch.from_numpy(np.ascontiguousarray(y, np.float32)).to(self.device)
-            return self.model(x).float().cpu().numpy()
+            to = lambda a: self.torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(self.device)  # noqa: E731
+            return self.model(to(y), None if hints is None else to(hints)).float().cpu().numpy()
 
 
 def _cuda_driver_present() -> bool:

@@ -16,9 +16,11 @@ from . import __version__
 from .backends import BACKENDS, DEVICES
 from .color import check_temperature
 from .errors import ColorizeError, OutputExists
+from .hints import Hint, parse_hint
 from .imageio import MAX_PIXELS, set_max_pixels
 from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs, is_video, output_path, remove_stale_temps
 from .pipeline import MAX_WORKING_SIZE, STRIDE, Canvas, Colorizer
+from .reference import Reference
 from .video import colorize_video
 
 EPILOG = """examples:
@@ -26,10 +28,19 @@ EPILOG = """examples:
   colorize scans/ -o coloured/ --temperature 0.3
   colorize 'album/*.tif' -o out/
   colorize film.mp4 -o film-colour.mp4
+  colorize old.jpg -o old-colour.png --hint 120,80,#c03020 --hint 40,200,#2050a0
+  colorize old.jpg -o old-colour.png --reference holiday.jpg --reference-strength 0.7
 
 exit status: 0 all done (existing outputs kept count as done), 1 some input failed or a video
-ended early (its frames up to there are written), 2 bad command line, weights or output folder,
-130 interrupted (nothing half-written is left)."""
+ended early (its frames up to there are written), 2 bad command line, weights, hints, reference
+or output folder, 130 interrupted (nothing half-written is left)."""
+
+
+def _hint(text: str) -> Hint:
+    try:
+        return parse_hint(text)
+    except ColorizeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _ranged(kind, lo, hi, what):
@@ -62,6 +73,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "a suffix, or ending in /; default: ./colorized/)")
     p.add_argument("-t", "--temperature", type=_temperature, default=None,
                    help="vividness, in (0, 1]: lower = more vivid, 1 = muted mean (default: the model's)")
+    p.add_argument("--hints", default=None, metavar="HINTS",
+                   help="local colour hints: an RGBA image of the photo's size, colour dabs on transparency; "
+                        "for several photos, a folder of them named like the photos (docs/hints.md)")
+    p.add_argument("--hint", action="append", type=_hint, default=[], metavar="X,Y,COLOUR",
+                   help="a colour hint at pixel X,Y of the one input photo, e.g. 120,80,#c03020 (repeatable)")
+    p.add_argument("--reference", default=None, metavar="REF",
+                   help="a colour photo whose colours the results should lean toward (docs/hints.md)")
+    p.add_argument("--reference-strength", type=_ranged(float, 0, 1, "--reference-strength"), default=None,
+                   metavar="S", help="how strongly, in [0, 1]: 0 = not at all, 1 = fully (default: 0.5)")
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="inference backend (default: auto)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="device (default: CUDA when available)")
     p.add_argument("--working-size", type=_ranged(int, STRIDE, MAX_WORKING_SIZE, "--working-size"), default=None,
@@ -81,7 +101,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="skip photos that are already in colour (by default they are recoloured from their "
                         "luminance, with a note)")
     p.add_argument("--version", action="version", version=f"colorize {__version__}")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.reference_strength is not None and args.reference is None:
+        p.error("--reference-strength needs --reference")
+    return args
 
 
 def show(path) -> str:
@@ -135,8 +158,9 @@ class Batch:
     the last one in threads beside the network was measured no faster on 2 cores: onnxruntime and
     OpenCV already keep them busy; see docs/benchmarks.md.)"""
 
-    def __init__(self, colorizer: Colorizer, args):
-        self.colorizer, self.args = colorizer, args
+    def __init__(self, colorizer: Colorizer, args, reference: Reference | None = None):
+        self.colorizer, self.args, self.reference = colorizer, args, reference
+        self.strength = 0.5 if args.reference_strength is None else args.reference_strength
         self.failed = self.kept = self.done = self.recoloured = 0
 
     def report(self, src: Path | None, error: BaseException) -> None:
@@ -174,11 +198,26 @@ class Batch:
                 self.kept += 1
                 return
             self.recoloured += 1
-        self.colorizer.predict(canvas).save(task.dst, self.args.temperature, self.args.quality, self.args.overwrite)
+        pred = self.colorizer.predict(canvas, self.hints_for(task.src)).with_reference(self.reference, self.strength)
+        pred.save(task.dst, self.args.temperature, self.args.quality, self.args.overwrite)
         self.done += 1
 
+    def hints_for(self, src: Path):
+        """The hints for one input: the --hint points, the --hints image, or the same-named image
+        (or PNG of the same stem) in the --hints folder; None when there are none."""
+        if self.args.hint:
+            return self.args.hint
+        if self.args.hints is None:
+            return None
+        given = Path(self.args.hints)
+        if not given.is_dir():
+            return given
+        return next((f for f in (given / src.name, given / (src.stem + ".png")) if f.is_file()), None)
+
     def _video(self, task: Task, position: int) -> None:
-        warning = _colorize_video(task.src, task.dst, self.colorizer, self.args, position)
+        if self.hints_for(task.src) is not None:
+            raise ColorizeError("colour hints are for photos, not videos (a --reference works on videos)")
+        warning = _colorize_video(task.src, task.dst, self, position)
         if warning:
             raise ColorizeError(warning)
         self.done += 1
@@ -215,6 +254,22 @@ def plan_tasks(jobs, out: Path, single_file: bool, overwrite: bool, batch: Batch
     return tasks
 
 
+def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
+    """Refuse, before anything is written, hints that cannot apply (ColorizeError)."""
+    if not (args.hint or args.hints):
+        return
+    if not colorizer.takes_hints:
+        raise ColorizeError("these weights take no colour hints (train them with training.hints)")
+    if args.hint and (args.hints or n_inputs > 1):
+        raise ColorizeError("--hint points belong to one input photo (use --hints with a folder for several)")
+    if args.hints:
+        given = Path(args.hints)
+        if not given.exists():
+            raise ColorizeError(f"--hints {show(given)}: no such file or folder")
+        if n_inputs > 1 and not given.is_dir():
+            raise ColorizeError(f"--hints {show(given)} is one image but there are {n_inputs} inputs: give a folder")
+
+
 def _run(args) -> int:
     set_max_pixels(int(args.max_megapixels * 1e6))
     jobs, errors = collect_inputs(args.inputs, exclude=args.output)
@@ -227,6 +282,8 @@ def _run(args) -> int:
         out, single_file = plan_output(args.output, jobs, one_file_given)
         colorizer = Colorizer(args.weights, backend=args.backend, device=args.device,
                               working_size=args.working_size)
+        reference = colorizer.load_reference(args.reference)  # checked once, before anything is written
+        check_hint_options(args, colorizer, len(jobs))
         if not single_file:
             out.mkdir(parents=True, exist_ok=True)
     except ColorizeError as e:
@@ -235,7 +292,7 @@ def _run(args) -> int:
     except OSError as e:
         print(f"colorize: cannot create output folder {show(out)}: {e.strerror or e}", file=sys.stderr)
         return 2
-    batch = Batch(colorizer, args)
+    batch = Batch(colorizer, args, reference)
     batch.failed = len(errors)
     with tqdm(total=len(jobs), unit="file", disable=None if len(jobs) > 1 else True, file=sys.stderr) as bar:
         tasks = plan_tasks(jobs, out, single_file, args.overwrite, batch)
@@ -250,17 +307,19 @@ def _run(args) -> int:
     return 1 if batch.failed else 0
 
 
-def _colorize_video(src: Path, dst: Path, colorizer: Colorizer, args, position: int) -> str | None:
+def _colorize_video(src: Path, dst: Path, batch: Batch, position: int) -> str | None:
     """One video, with its own frame progress bar; returns a warning when it ended early (the
     frames decoded up to there are written). Skipped corrupt packets are reported."""
+    args = batch.args
     with tqdm(unit="frame", desc=src.name, disable=None, leave=position == 0, position=position,
               file=sys.stderr) as frames:
         def progress(done: int, total: int) -> None:
             frames.total = total
             frames.update(done - frames.n)
 
-        result = colorize_video(src, dst, args.temperature, progress, colorizer,
-                                temporal=not args.frame_by_frame, overwrite=args.overwrite)
+        result = colorize_video(src, dst, args.temperature, progress, batch.colorizer,
+                                temporal=not args.frame_by_frame, overwrite=args.overwrite,
+                                reference=batch.reference, reference_strength=batch.strength)
     if result.skipped and not result.warning:
         tqdm.write(f"colorize: {show(src)}: skipped {result.skipped} corrupt packet(s); "
                    f"wrote {result.frames} frames", file=sys.stderr)

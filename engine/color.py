@@ -141,6 +141,23 @@ class ChromaBins:
         return cls.from_dict(json.loads(text))
 
 
+def parse_colour(colour) -> tuple[int, int, int]:
+    """8-bit RGB of "#RRGGBB", "#RGB", a CSS name ("teal") or an (R, G, B) tuple of 0-255."""
+    from PIL import ImageColor
+
+    try:
+        if isinstance(colour, str):
+            rgb = ImageColor.getrgb(colour.strip())[:3]
+        else:
+            rgb = tuple(round(float(c)) for c in colour)
+            if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+                raise ValueError
+    except (TypeError, ValueError):
+        raise ColorizeError(f"colour {colour!r} does not parse: use '#RRGGBB', '#RGB', a colour name "
+                            "or an (R, G, B) tuple of 0-255") from None
+    return rgb
+
+
 def rebalance_weights(prior: np.ndarray, lam: float) -> np.ndarray:
     """w ∝ ((1-λ)P(b) + λ/n)^-1, scaled so that Σ P(b) w(b) = 1 (the loss keeps its size)."""
     prior = np.asarray(prior, np.float64)

@@ -4,6 +4,11 @@ Three downsampling groups (1/2, 1/4, 1/8), skip connections between the encoder 
 layers of the same size, dilated convolutions and a global-context vector at the bottleneck for a
 wide receptive field. Chroma is low-frequency, so the head stops at 1/2 resolution; the pipeline
 upsamples the colour guided by the full-resolution luminance.
+
+With `hints`, the net also takes the user's colour hints at the input resolution (Zhang et al.
+2017): the hint chroma U, V and a mask that is 1 where a hint is. They enter through their own
+convolution, added to the luminance's before the stem's norm; its weights start at zero, so a
+model fine-tuned from an automatic one starts out exactly as that model.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ class ModelConfig:
     n_bins: int = 256
     widths: tuple[int, int, int] = (32, 64, 128)  # channels at 1/2, 1/4, 1/8 resolution
     bottleneck_blocks: int = 3                      # dilated 3x3 convs at 1/8 resolution
+    hints: bool = False                             # takes (U, V, mask) hint planes as well
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -28,7 +34,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(n_bins=int(d["n_bins"]), widths=tuple(int(w) for w in d["widths"]),
-                   bottleneck_blocks=int(d["bottleneck_blocks"]))
+                   bottleneck_blocks=int(d["bottleneck_blocks"]), hints=bool(d.get("hints", False)))
 
 
 def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -44,6 +50,9 @@ class UNet(nn.Module):
         self.cfg = cfg
         c1, c2, c3 = cfg.widths
         self.stem = conv(1, 16)                                   # full resolution
+        if cfg.hints:
+            self.hint_in = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+            nn.init.zeros_(self.hint_in.weight)
         self.down1 = nn.Sequential(conv(16, c1, 2), conv(c1, c1))  # 1/2
         self.down2 = nn.Sequential(conv(c1, c2, 2), conv(c2, c2))  # 1/4
         self.down3 = conv(c2, c3, 2)                               # 1/8
@@ -54,9 +63,14 @@ class UNet(nn.Module):
         self.up1 = nn.Sequential(conv(c2 + c1, c1), conv(c1, c1))  # 1/2
         self.head = nn.Conv2d(c1, cfg.n_bins, 1)
 
-    def features(self, y: torch.Tensor) -> torch.Tensor:
-        """Decoder features at 1/2 resolution; y is (B, 1, H, W) luminance in [0, 1]."""
-        x = self.stem(y - 0.5)                   # (B, 16, H, W)
+    def features(self, y: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """Decoder features at 1/2 resolution; y is (B, 1, H, W) luminance in [0, 1], hints
+        (B, 3, H, W) the hint U, V and mask (models with hints; None = no hint anywhere)."""
+        conv_y, norm_relu = self.stem[0], self.stem[1:]
+        x = conv_y(y - 0.5)                      # (B, 16, H, W)
+        if self.cfg.hints and hints is not None:
+            x = x + self.hint_in(hints)
+        x = norm_relu(x)
         s1 = self.down1(x)                       # (B, c1, H/2, W/2)
         s2 = self.down2(s1)                      # (B, c2, H/4, W/4)
         x = self.middle(self.down3(s2))          # (B, c3, H/8, W/8)
@@ -67,9 +81,9 @@ class UNet(nn.Module):
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.up1(torch.cat([x, s1], 1))   # (B, c1, H/2, W/2)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Logits over the bins, (B, n_bins, H/2, W/2)."""
-        return self.head(self.features(y))
+        return self.head(self.features(y, hints))
 
 
 def n_params(model: nn.Module) -> int:

@@ -3,16 +3,18 @@ chroma upsampled guided by the full-resolution luminance -> recombined with the 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .backends import open_backend
-from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, annealed_mean, is_colour, softmax
+from .color import RGB_TO_YUV, U_MAX, V_MAX, YUV_TO_RGB, ChromaBins, annealed_mean, is_colour, softmax, yuv_to_rgb
 from .errors import ColorizeError
+from .hints import hint_planes
 from .imageio import Picture, from_picture, read_picture, to_picture, write_image
+from .reference import Reference, check_strength
 from .weights import Bundle, load_bundle
 
 STRIDE = 8          # the network's input must be a multiple of this (3 downsamplings)
@@ -218,26 +220,34 @@ class Canvas:
 class Prediction:
     """The network's per-pixel bin distribution for one image, ready to render at any temperature."""
 
-    logits: np.ndarray      # (n_bins, h, w) at half the working size
+    logits: np.ndarray      # (n_bins, h, w) at half the working size, as the network gave them
     canvas: Canvas          # the image's full-resolution side
-    centers: np.ndarray     # (n_bins, 2) UV of each bin
+    bins: ChromaBins        # the model's colour bins: UV centres, prior, bin size
     temperature: float      # the default used by render()
+    bias: np.ndarray | None = None  # (n_bins,) added to every pixel's logits: a reference's pull
 
     def __repr__(self) -> str:
         h, w = self.canvas.luminance.shape
         return (f"Prediction({self.logits.shape[0]} bins at {self.logits.shape[2]}x{self.logits.shape[1]} "
-                f"for a {w}x{h} image, temperature {self.temperature:g})")
+                f"for a {w}x{h} image, temperature {self.temperature:g}"
+                f"{'' if self.bias is None else ', with a reference'})")
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The logits with the reference's bias added (the logits themselves without a reference):
+        what every rendering uses."""
+        return self.logits if self.bias is None else self.logits + self.bias[:, None, None]
 
     @property
     def probs(self) -> np.ndarray:
         """Probability of each bin at each pixel of the network's output grid (half the working
-        size), (n_bins, h, w)."""
-        return softmax(self.logits, axis=0)
+        size), (n_bins, h, w); pulled toward the reference, if there is one."""
+        return softmax(self.scores, axis=0)
 
     def chroma(self, temperature: float | None = None) -> np.ndarray:
         """Annealed-mean UV at low resolution, (h, w, 2)."""
         t = self.temperature if temperature is None else temperature
-        return np.moveaxis(annealed_mean(self.logits, self.centers, t, axis=0), 0, -1)
+        return np.moveaxis(annealed_mean(self.scores, self.bins.centers, t, axis=0), 0, -1)
 
     def guide(self) -> np.ndarray:
         """Luminance at the chroma's resolution, (h, w) in [0, 1]: the guided filter's guide."""
@@ -252,6 +262,39 @@ class Prediction:
         """Render and write to dst atomically (PNG, JPEG, TIFF, WebP, BMP by its suffix); 16-bit
         sources stay 16-bit in PNG and TIFF. Without `overwrite` an existing dst is kept."""
         self.canvas.save(self.chroma(temperature), dst, quality, overwrite)
+
+    def with_reference(self, reference, strength: float = 0.5) -> "Prediction":
+        """The same network output pulled toward a reference photo (path, PIL, numpy RGB) or palette
+        (list of colours) with strength s in [0, 1] (engine/reference.py); None removes the pull.
+        Runs no network: an app can follow a slider."""
+        check_strength(strength)
+        bias = None if reference is None else Reference.of(reference, self.bins).bias(strength)
+        return replace(self, bias=bias)
+
+    def suggestions(self, x: int, y: int, k: int = 6) -> list[tuple[int, int, int]]:
+        """The k most likely distinct colours at image pixel (x, y), most likely first, as 8-bit RGB
+        at that pixel's own luminance (what the pixel would become)."""
+        h, w = self.canvas.luminance.shape
+        if not all(isinstance(v, (int, np.integer)) for v in (x, y, k)):
+            raise ColorizeError(f"pixel coordinates and k must be whole numbers, got ({x!r}, {y!r}), k={k!r}")
+        if not (0 <= x < w and 0 <= y < h):
+            raise ColorizeError(f"pixel ({x}, {y}) is outside the {w}x{h} image")
+        if k < 1:
+            raise ColorizeError(f"k must be at least 1, got {k}")
+        centers, (hl, wl) = self.bins.centers, self.logits.shape[1:]
+        # the network's grid cell that covers the pixel (cell centres at (i + 0.5) * W / w)
+        scores = self.scores[:, min(hl - 1, int((y + 0.5) * hl / h)), min(wl - 1, int((x + 0.5) * wl / w))]
+        chosen: list[int] = []
+        for b in np.argsort(-scores, kind="stable"):
+            # next-door bins are shades of one colour: a palette of them would say nothing
+            if all(np.linalg.norm(centers[b] - centers[c]) >= 1.5 * self.bins.bin_size for c in chosen):
+                chosen.append(int(b))
+                if len(chosen) == k:
+                    break
+        lum = float(self.canvas.luminance[y, x]) / (255.0 if self.canvas.luminance.dtype == np.uint8 else 1.0)
+        yuv = np.column_stack([np.full(len(chosen), lum), centers[chosen]])
+        rgb = np.clip(yuv_to_rgb(yuv), 0, 1) * 255 + 0.5
+        return [tuple(int(c) for c in px) for px in rgb.astype(np.uint8)]
 
 
 class Colorizer:
@@ -278,31 +321,60 @@ class Colorizer:
         """The model's default temperature."""
         return self.bundle.temperature
 
-    def predict(self, image) -> Prediction:
-        """Run the network once; the Prediction renders any temperature without running it again."""
+    def load_reference(self, reference) -> Reference | None:
+        """A reference photo or palette read once for this model's bins (None stays None)."""
+        return None if reference is None else Reference.of(reference, self.bundle.bins)
+
+    @property
+    def takes_hints(self) -> bool:
+        """Whether these weights follow local colour hints (a model fine-tuned by training.hints)."""
+        return bool(self.bundle.model.get("hints", False))
+
+    def predict(self, image, hints=None, reference=None, reference_strength: float = 0.5) -> Prediction:
+        """Run the network once; the Prediction renders any temperature without running it again.
+
+        hints: local colour hints, points (x, y, colour) in image pixels or an RGBA hint image of
+        the image's size (engine/hints.py); they need weights that take hints (`takes_hints`).
+        reference: a photo (path, PIL, numpy RGB) or a list of colours to pull every colour toward,
+        with reference_strength in [0, 1] (engine/reference.py). Both are checked before the
+        network runs. Pass a Canvas as image to rerun with new hints without reading it again."""
+        check_strength(reference_strength)
+        reference = self.load_reference(reference)
         canvas = Canvas.of(image)
-        logits = self.net(canvas.network_input(self.working_size))[0]
-        return Prediction(logits, canvas, self.bundle.bins.centers, self.temperature)
+        y = canvas.network_input(self.working_size)
+        planes = hint_planes(hints, canvas.luminance.shape, y.shape[2:])
+        if planes is not None and not self.takes_hints:
+            raise ColorizeError("these weights take no colour hints (train them with training.hints)")
+        logits = self.net(y, planes)[0]
+        pred = Prediction(logits, canvas, self.bundle.bins, self.temperature)
+        return pred if reference is None else pred.with_reference(reference, reference_strength)
 
-    def colorize(self, image, temperature: float | None = None):
+    def colorize(self, image, temperature: float | None = None, *, hints=None, reference=None,
+                 reference_strength: float = 0.5):
         """Colorize a path (returns a PIL image), PIL image or numpy array (same kind back), or a
-        list of them (a list back)."""
+        list of them (a list back); hints and a reference as in predict."""
         if isinstance(image, (list, tuple)):
-            return [self.colorize(im, temperature) for im in image]
-        return self.predict(image).render(temperature)
+            if hints is not None:
+                raise ColorizeError("hints belong to one image: colorize the images one by one")
+            reference = self.load_reference(reference)  # read once for the whole list
+            return [self.colorize(im, temperature, reference=reference, reference_strength=reference_strength)
+                    for im in image]
+        return self.predict(image, hints, reference, reference_strength).render(temperature)
 
-    def colorize_file(self, src: str | os.PathLike, dst: str | os.PathLike,
-                      temperature: float | None = None, quality: int = 95, overwrite: bool = True) -> None:
+    def colorize_file(self, src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
+                      quality: int = 95, overwrite: bool = True, *, hints=None, reference=None,
+                      reference_strength: float = 0.5) -> None:
         """Read src, colorize, write dst atomically. 16-bit sources stay 16-bit in PNG/TIFF."""
-        self.predict(src).save(dst, temperature, quality, overwrite)
+        self.predict(src, hints, reference, reference_strength).save(dst, temperature, quality, overwrite)
 
 
 _default: Colorizer | None = None
 
 
-def colorize(image, temperature: float | None = None):
+def colorize(image, temperature: float | None = None, *, hints=None, reference=None, reference_strength: float = 0.5):
     """One call: colorize a path, PIL image, numpy array or list of them with the shipped model."""
     global _default
     if _default is None:
         _default = Colorizer()
-    return _default.colorize(image, temperature)
+    return _default.colorize(image, temperature, hints=hints, reference=reference,
+                             reference_strength=reference_strength)

@@ -15,6 +15,7 @@ import numpy as np
 from .color import annealed_mean, check_temperature
 from .errors import ColorizeError
 from .pipeline import Colorizer, Prediction
+from .reference import check_strength
 from .temporal import TemporalFilter
 from .videoio import VideoInfo, VideoReader, VideoWriter
 
@@ -33,10 +34,13 @@ class VideoResult:
 class FrameColorizer:
     """Colorize consecutive frames of one video (8-bit RGB or grey in, 8-bit RGB out)."""
 
-    def __init__(self, colorizer: Colorizer, temperature: float | None = None, temporal: bool = True):
+    def __init__(self, colorizer: Colorizer, temperature: float | None = None, temporal: bool = True,
+                 reference=None, reference_strength: float = 0.5):
         self.colorizer = colorizer
         self.temperature = check_temperature(colorizer.temperature if temperature is None else temperature)
         self.filter = TemporalFilter() if temporal else None
+        self.reference = colorizer.load_reference(reference)  # read once, not at every frame
+        self.reference_strength = check_strength(reference_strength)
 
     def chroma(self, pred: Prediction, guide: np.ndarray) -> np.ndarray:
         """A frame's low-resolution chroma (h, w, 2): its own, or averaged with the past (temporal).
@@ -44,22 +48,23 @@ class FrameColorizer:
         if self.filter is None:
             return pred.chroma(self.temperature)
         probs = self.filter(guide, np.moveaxis(pred.probs, 0, -1))
-        return annealed_mean(np.log(np.maximum(probs, 1e-30)), pred.centers, self.temperature, axis=-1)
+        return annealed_mean(np.log(np.maximum(probs, 1e-30)), pred.bins.centers, self.temperature, axis=-1)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The colorized frame, (H, W, 3) uint8, made consistent with the frames before it."""
-        pred = self.colorizer.predict(frame)
+        pred = self.colorizer.predict(frame, reference=self.reference, reference_strength=self.reference_strength)
         guide = pred.guide()
         return pred.canvas.render(self.chroma(pred, guide), guide)
 
 
 def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
                    progress=None, colorizer: Colorizer | None = None, temporal: bool = True,
-                   overwrite: bool = True) -> VideoResult:
+                   overwrite: bool = True, reference=None, reference_strength: float = 0.5) -> VideoResult:
     """Colorize the video src into dst (container from dst's extension), audio copied unchanged.
 
     temporal: True keeps colours steady from frame to frame (engine/temporal.py), False colorizes
-    every frame on its own.
+    every frame on its own. reference, reference_strength: pull every frame's colours toward a
+    photo or palette, as Colorizer.predict does.
 
     progress(done, total) is called after every frame; total is the container's frame count or an
     estimate (0 if unknown). Raises ColorizeError with one line for any bad input or output.
@@ -71,7 +76,7 @@ def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: 
     if dst.exists() and dst.resolve() == src.resolve():
         raise ColorizeError(f"output {dst} is the input; choose another output")
     colorizer = colorizer or _default_colorizer()
-    frames = FrameColorizer(colorizer, temperature, temporal)
+    frames = FrameColorizer(colorizer, temperature, temporal, reference, reference_strength)
     with VideoReader(src) as reader:
         writer = VideoWriter(dst, reader.info, reader.audio, overwrite)
         # Decoding and encoding run in their own threads (FFmpeg releases the GIL), overlapping

@@ -93,8 +93,12 @@ def save_bundle(model, bins: ChromaBins, root: str | os.PathLike, *, temperature
     root.mkdir(parents=True, exist_ok=True)
     model = model.eval().cpu()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "model.safetensors"))
-    _export_onnx(model, (torch.rand(1, 1, 64, 64),), root / "model.onnx", ["y"], "logits",
-                 {"y": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height2", 3: "width2"}})
+    inputs, names = (torch.rand(1, 1, 64, 64),), ["y"]
+    if model.cfg.hints:  # the hint planes: U, V and mask at the input's size
+        inputs, names = inputs + (torch.zeros(1, 3, 64, 64),), names + ["hints"]
+    axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names}
+    _export_onnx(model, inputs, root / "model.onnx", names, "logits",
+                 {**axes, "logits": {0: "batch", 2: "height2", 3: "width2"}})
     meta = {"format": FORMAT, "model": model.cfg.to_dict(), "bins": bins.to_dict(),
             "temperature": temperature, "working_size": working_size, **(extra or {})}
     (root / "model.json").write_text(json.dumps(meta, indent=1))

@@ -63,10 +63,10 @@ class CountingNet:
         self.net, self.delay, self.calls = net, delay, 0
         self.name, self.device = net.name, net.device
 
-    def __call__(self, y):
+    def __call__(self, y, hints=None):
         self.calls += 1
         time.sleep(self.delay)
-        return self.net(y)
+        return self.net(y, hints)
 
 
 def count_runs(win, delay: float = 0.0) -> CountingNet:

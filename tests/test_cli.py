@@ -245,7 +245,7 @@ def test_sigterm_stops_cleanly_with_one_line(tmp_path, weights_dir):
 def test_ctrl_c_is_one_line_and_exit_130(run, tmp_path, monkeypatch):
     from engine.pipeline import Colorizer
 
-    def interrupt(self, image):
+    def interrupt(self, image, *args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(Colorizer, "predict", interrupt)
     code, err = run(save(tmp_path / "a.png", grey()), "-o", tmp_path / "out")

@@ -123,3 +123,44 @@ def test_campaign_chooses_the_best_setting_within_the_psnr_limit():
     scores = {"grey": {"psnr": 22.0}, (128, 0.3): {"psnr": 20.9, "auc_rebalanced": 0.80},
               (128, 0.5): {"psnr": 21.5, "auc_rebalanced": 0.75}, (160, 0.5): {"psnr": 21.4, "auc_rebalanced": 0.76}}
     assert choose(scores) == (160, 0.5)
+
+
+def test_a_hint_model_starts_as_its_automatic_model_and_trains(photo_dir, bins_json, tmp_path):
+    """Zero-initialised hint inputs: before fine-tuning, hints change nothing; after two steps
+    the exported ONNX takes the hint planes and they change the prediction."""
+    from engine.model import ModelConfig, UNet
+    from training.hints import hint_planes
+
+    auto = Trainer(config(photo_dir, bins_json, tmp_path / "auto"))
+    auto.run()
+    export(tmp_path / "auto", tmp_path / "auto-w", temperature=0.5, working_size=64)
+    hinted = Trainer(config(photo_dir, bins_json, tmp_path / "hints", hints=True, init=str(tmp_path / "auto-w")))
+    y = torch.rand(1, 1, 32, 32)
+    uv = np.random.default_rng(0).uniform(-0.3, 0.3, (32, 32, 2)).astype(np.float32)
+    h = torch.from_numpy(hint_planes(uv, 5, np.random.default_rng(1))[None])
+    a, m = auto.model.eval(), hinted.model.eval()
+    assert torch.equal(a(y), m(y, h)) and torch.equal(a(y), m(y))
+    assert isinstance(m, UNet) and m.cfg == ModelConfig(40, (8, 16, 16), 1, hints=True)
+    hinted.model.train()
+    hinted.run()
+    bundle = export(tmp_path / "hints", tmp_path / "hints-w", temperature=0.5, working_size=64)
+    assert bundle.model["hints"] is True
+    net = Colorizer(tmp_path / "hints-w", backend="onnx").net
+    y8 = np.random.default_rng(2).random((1, 1, 32, 32), np.float32)
+    assert net.takes_hints
+    assert not np.allclose(net(y8), net(y8, h.numpy()))
+    assert np.array_equal(net(y8), net(y8, np.zeros((1, 3, 32, 32), np.float32)))
+
+
+def test_training_hints_are_sampled_from_the_truth():
+    from training.hints import hint_planes, training_hints
+
+    rng = np.random.default_rng(0)
+    uv = rng.uniform(-0.3, 0.3, (8, 24, 24, 2)).astype(np.float32)
+    batch = training_hints(uv, rng)
+    assert batch.shape == (8, 3, 24, 24) and set(np.unique(batch[:, 2])) <= {0.0, 1.0}
+    one = hint_planes(uv[0], 1, np.random.default_rng(3), patch=3)
+    ys, xs = np.nonzero(one[2])
+    assert len(ys) == 9 and np.ptp(ys) == 2 and np.ptp(xs) == 2
+    patch = uv[0][ys.min():ys.max() + 1, xs.min():xs.max() + 1].reshape(-1, 2).mean(0)
+    np.testing.assert_allclose(one[:2, ys[0], xs[0]], patch, atol=1e-6)

@@ -34,7 +34,7 @@ def export(run: Path, out: Path, temperature: float, working_size: int, metrics:
     if cfg["loss"] != "ce":
         raise SystemExit("only classification (--loss ce) runs can be exported: the engine predicts bins")
     bins = ChromaBins.from_json(Path(cfg["bins"]).read_text())
-    model = UNet(ModelConfig(bins.n, tuple(cfg["widths"]), cfg["bottleneck_blocks"]))
+    model = UNet(ModelConfig(bins.n, tuple(cfg["widths"]), cfg["bottleneck_blocks"], cfg.get("hints", False)))
     model.load_state_dict(state["model"])
     rows = list(csv.DictReader(open(run / "log.csv"))) if (run / "log.csv").exists() else []
     training = {"data": data_note or cfg["data"], "steps": state["step"], "batch": cfg["batch"],

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from tqdm import tqdm
 
-from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins
+from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rgb_to_yuv
 from engine.model import ModelConfig, UNet, n_params
 from training.data import load_photos, make_batch
 
@@ -53,6 +53,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     precision: str = "auto"          # "auto", "bf16" or "fp32"
     init: str | None = None          # weights folder to start from (fresh optimiser)
+    hints: bool = False              # a model with colour-hint inputs, trained with sampled hints
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -145,9 +146,13 @@ class Trainer:
         self.bins = ChromaBins.from_json(Path(cfg.bins).read_text())
         n_out = 2 if cfg.loss == "l2" else self.bins.n
         torch.manual_seed(cfg.seed)
-        self.model = UNet(ModelConfig(n_out, tuple(cfg.widths), cfg.bottleneck_blocks)).to(self.device)
+        self.model = UNet(ModelConfig(n_out, tuple(cfg.widths), cfg.bottleneck_blocks, cfg.hints)).to(self.device)
         if cfg.init and not resume:
-            self.model.load_state_dict(load_file(str(Path(cfg.init) / "model.safetensors")))
+            # an automatic model may start a hint model: only the hint inputs (zero) are new
+            missing, unexpected = self.model.load_state_dict(load_file(str(Path(cfg.init) / "model.safetensors")),
+                                                             strict=False)
+            if unexpected or any(not k.startswith("hint_in.") for k in missing):
+                raise SystemExit(f"{cfg.init} does not match this model: missing {missing}, unexpected {unexpected}")
         self.precision = pick_precision(cfg.precision, self.device)
         self.model = self.model.to(memory_format=torch.channels_last)    # faster oneDNN convolutions
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -161,8 +166,15 @@ class Trainer:
 
     def loss(self, rgb: torch.Tensor) -> torch.Tensor:
         y, uv = split_yuv(rgb)
+        hints = None
+        if self.cfg.hints:
+            from training.hints import training_hints
+
+            rng = np.random.default_rng((self.cfg.seed, self.step, 1))  # like the batch: a function of the step
+            full_uv = rgb_to_yuv(rgb.cpu().numpy())[..., 1:]
+            hints = torch.from_numpy(training_hints(full_uv, rng)).to(self.device)
         with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            out = self.model(y).float()
+            out = self.model(y, hints).float()
         if self.cfg.loss == "l2":
             return F.mse_loss(out, uv)
         idx, w = self.targets(uv)                                         # (B, k, h, w)

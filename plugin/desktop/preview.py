@@ -7,6 +7,8 @@ rendered again once the slider is released.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -29,4 +31,4 @@ def preview_prediction(prediction: Prediction, side: int) -> Prediction | None:
         if a.dtype != small.dtype:  # 16-bit alpha beside float luminance in [0, 1]
             a = a.astype(np.float32) * np.float32(1 / canvas.picture.maxval)
         small = np.dstack([small, a])
-    return Prediction(prediction.logits, Canvas.of(small), prediction.centers, prediction.temperature)
+    return replace(prediction, canvas=Canvas.of(small))

@@ -1,0 +1,169 @@
+"""Local colour hints: points and hint images become the planes the hint model takes."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine import ColorizeError
+from engine.color import rgb_to_yuv
+from engine.color import parse_colour
+from engine.hints import Hint, hint_planes, parse_hint
+
+
+def uv_of(rgb):
+    return rgb_to_yuv(np.asarray(rgb, np.float32) / 255)[1:]
+
+
+def test_parse_points_and_colours():
+    assert parse_colour("#ff8000") == (255, 128, 0) and parse_colour("#0f0") == (0, 255, 0)
+    assert parse_colour("teal") == (0, 128, 128) and parse_colour((1, 2, 3)) == (1, 2, 3)
+    assert parse_hint("10,20.5,#0000ff") == Hint(10.0, 20.5, (0, 0, 255))
+    for bad in ("#12345", "reddish", "#gg0000", "", (1, 2), (0, 0, 256)):
+        with pytest.raises(ColorizeError, match="does not parse"):
+            parse_colour(bad)
+    for bad in ("10,#ff0000", "x,2,#ff0000", "1,2,#ff0000,4"):
+        with pytest.raises(ColorizeError, match="not X,Y,#RRGGBB"):
+            parse_hint(bad)
+
+
+def test_a_point_lands_where_it_was_put_with_its_chroma():
+    planes = hint_planes([(300, 100, "#ff0000")], (200, 400), (50, 100))  # image 400x200 -> 100x50
+    assert planes.shape == (1, 3, 50, 100)
+    ys, xs = np.nonzero(planes[0, 2])
+    assert (ys.min(), ys.max(), xs.min(), xs.max()) == (24, 26, 74, 76)  # 3x3 around (75, 25)
+    np.testing.assert_allclose(planes[0, :2, 25, 75], uv_of((255, 0, 0)), atol=1e-6)
+    assert planes[0, :, :20].sum() == 0
+
+
+def test_points_outside_the_image_are_refused():
+    for x, y in ((400, 10), (-1, 10), (10, 200)):
+        with pytest.raises(ColorizeError, match="outside the 400x200 image"):
+            hint_planes([(x, y, "#ff0000")], (200, 400), (50, 100))
+
+
+def test_many_points_and_no_points():
+    rng = np.random.default_rng(0)
+    many = [(float(x), float(y), tuple(int(c) for c in rng.integers(0, 256, 3)))
+            for x, y in zip(rng.uniform(0, 400, 500), rng.uniform(0, 200, 500))]
+    planes = hint_planes(many, (200, 400), (50, 100))
+    assert planes[0, 2].mean() > 0.5
+    assert hint_planes([], (200, 400), (50, 100)) is None and hint_planes(None, (200, 400), (50, 100)) is None
+
+
+def test_a_hint_image_keeps_a_small_dab_and_its_colour():
+    rgba = np.zeros((200, 400, 4), np.uint8)
+    rgba[100:104, 40:44] = (0, 0, 255, 255)  # a 4x4 blue dab, smaller than one network pixel
+    planes = hint_planes(rgba, (200, 400), (50, 100))
+    ys, xs = np.nonzero(planes[0, 2])
+    assert list(zip(ys, xs)) == [(25, 10)]
+    np.testing.assert_allclose(planes[0, :2, 25, 10], uv_of((0, 0, 255)), atol=1e-5)
+    assert hint_planes(np.zeros((200, 400, 4), np.uint8), (200, 400), (50, 100)) is None  # all transparent
+
+
+def test_bad_hint_images(tmp_path):
+    with pytest.raises(ColorizeError, match="300x200, the photo 400x200"):
+        hint_planes(np.zeros((200, 300, 4), np.uint8), (200, 400), (50, 100))
+    Image.new("RGB", (400, 200), "red").save(tmp_path / "rgb.png")
+    with pytest.raises(ColorizeError, match="must be RGBA"):
+        hint_planes(tmp_path / "rgb.png", (200, 400), (50, 100))
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ColorizeError):
+        hint_planes(tmp_path / "broken.png", (200, 400), (50, 100))
+    Image.new("RGBA", (400, 200), (255, 0, 0, 0)).save(tmp_path / "ok.png")
+    assert hint_planes(tmp_path / "ok.png", (200, 400), (50, 100)) is None
+
+
+# --- end to end, with a (random) model that takes hints ------------------------------------------
+
+@pytest.fixture(scope="module")
+def hint_weights(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from conftest import make_bins
+    from engine.model import ModelConfig, UNet
+    from engine.weights import save_bundle
+
+    torch.manual_seed(0)
+    bins = make_bins()
+    model = UNet(ModelConfig(n_bins=bins.n, widths=(8, 16, 32), bottleneck_blocks=1, hints=True))
+    torch.nn.init.normal_(model.hint_in.weight, std=200.0)  # as if trained: hints change the result
+    root = tmp_path_factory.mktemp("hint-weights")
+    save_bundle(model, bins, root, temperature=0.4, working_size=64, extra={"note": "random test weights"})
+    return root
+
+
+def changed(a, b) -> bool:
+    return np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).max() > 3
+
+
+def test_library_hints_change_the_result_and_need_a_hint_model(hint_weights, colorizer, grey_photo):
+    from engine import Colorizer
+
+    c = Colorizer(hint_weights, backend="onnx")
+    assert c.takes_hints and not colorizer.takes_hints
+    plain = np.asarray(c.colorize(grey_photo), np.float32)
+    hinted = np.asarray(c.colorize(grey_photo, hints=[(30, 40, "#ff0000"), (100, 20, "blue")]), np.float32)
+    assert changed(hinted, plain)
+    rgba = np.zeros((90, 120, 4), np.uint8)
+    rgba[38:43, 28:33] = (255, 0, 0, 255)
+    assert changed(c.colorize(grey_photo, hints=rgba), plain)
+    assert np.array_equal(np.asarray(c.colorize(grey_photo, hints=[]), np.float32), plain)
+    with pytest.raises(ColorizeError, match="take no colour hints"):
+        colorizer.predict(grey_photo, hints=[(30, 40, "#ff0000")])
+    with pytest.raises(ColorizeError, match="hints belong to one image"):
+        c.colorize([grey_photo, grey_photo], hints=[(30, 40, "#ff0000")])
+
+
+def hint_run(hint_weights, capsys):
+    from engine.cli import main
+
+    def run(*args):
+        code = main([*map(str, args), "--weights", str(hint_weights), "--backend", "onnx"])
+        return code, capsys.readouterr().err
+    return run
+
+
+def test_command_line_points_images_and_folders(hint_weights, grey_photo, tmp_path, capsys):
+    run = hint_run(hint_weights, capsys)
+    assert run(grey_photo, "-o", tmp_path / "plain.png")[0] == 0
+    assert run(grey_photo, "-o", tmp_path / "points.png", "--hint", "30,40,#ff0000", "--hint", "100,20,#0000ff")[0] == 0
+    plain, points = (np.asarray(Image.open(tmp_path / f), np.float32) for f in ("plain.png", "points.png"))
+    assert changed(points, plain)
+    dabs = np.zeros((90, 120, 4), np.uint8)
+    dabs[38:43, 28:33] = (255, 0, 0, 255)
+    Image.fromarray(dabs).save(tmp_path / "dabs.png")
+    assert run(grey_photo, "-o", tmp_path / "dabs-out.png", "--hints", tmp_path / "dabs.png")[0] == 0
+    # a folder of photos with a folder of hint images named like them (a photo without one: no hints)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "hints").mkdir()
+    for name in ("a.png", "b.png"):
+        Image.open(grey_photo).save(tmp_path / "in" / name)
+    Image.fromarray(dabs).save(tmp_path / "hints" / "a.png")
+    code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--hints", tmp_path / "hints")
+    assert code == 0, err
+    a, b = (np.asarray(Image.open(tmp_path / "out" / f), np.float32) for f in ("a.png", "b.png"))
+    assert changed(a, b) and np.array_equal(b, plain)
+
+
+def test_command_line_bad_hints_are_one_line_and_write_nothing(hint_weights, run, grey_photo, tmp_path, capsys):
+    hrun = hint_run(hint_weights, capsys)
+    out = tmp_path / "out.png"
+    Image.new("RGBA", (50, 50)).save(tmp_path / "small.png")
+    Image.new("RGB", (120, 90)).save(tmp_path / "rgb.png")
+    for args, status, message in [
+            (["--hint", "500,10,#ff0000"], 1, "outside the 120x90 image"),
+            (["--hints", tmp_path / "small.png"], 1, "the hint image is 50x50, the photo 120x90"),
+            (["--hints", tmp_path / "rgb.png"], 1, "must be RGBA"),
+            (["--hints", tmp_path / "nope.png"], 2, "no such file or folder"),
+            (["--hint", "10,10,#ff0000", "--hints", tmp_path / "rgb.png"], 2, "belong to one input photo")]:
+        code, err = hrun(grey_photo, "-o", out, *args)
+        lines = [x for x in err.splitlines() if "failed (" not in x]  # all but the batch's summary line
+        assert code == status and len(lines) == 1 and message in lines[0] and not out.exists(), (args, err)
+    code, err = hrun(grey_photo, grey_photo, "-o", tmp_path / "many", "--hint", "10,10,#ff0000")
+    assert code == 2 and "belong to one input photo" in err
+    code, err = hrun(grey_photo, grey_photo, "-o", tmp_path / "many", "--hints", tmp_path / "rgb.png")
+    assert code == 2 and "is one image but there are" in err
+    with pytest.raises(SystemExit):
+        hrun(grey_photo, "-o", out, "--hint", "10,#ff0000")
+    assert "not X,Y,#RRGGBB" in capsys.readouterr().err
+    code, err = run(grey_photo, "-o", out, "--hint", "10,10,#ff0000")  # the plain test weights
+    assert code == 2 and "take no colour hints" in err and not out.exists()
+    assert not list(tmp_path.glob("many*"))

@@ -1,0 +1,131 @@
+"""Teach a colorization model to follow colour hints: `python -m training.hints --minutes 40`.
+
+Fine-tunes the shipped (or `--init`) automatic model into one with hint inputs (engine/model.py):
+the hint planes start at zero weight, and every training crop gets hints sampled from its own true
+colours as Zhang et al. 2017 do: a number of points drawn from a geometric distribution (mean 8),
+a quarter of the crops with none at all, each point a small square patch carrying the patch's
+mean true chroma. Then `--eval` measures PSNR and rebalanced AuC on the validation photos with
+0, 1, 2, 5, 10 and 20 points sampled from the truth at fixed seeds. Rerun it whenever a newer
+automatic model ships.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.color import rgb_to_yuv
+from engine.pipeline import Canvas, Prediction
+from engine.weights import load_bundle
+
+P_NONE = 0.25        # share of training crops without any hint: the automatic case stays trained
+MEAN_POINTS = 8      # geometric distribution of the number of points otherwise (Zhang 2017: p = 1/8)
+MAX_PATCH = 5        # a hint is a square of 1 to MAX_PATCH pixels at the network's input size
+EVAL_POINTS = (0, 1, 2, 5, 10, 20)
+EVAL_PATCH = 3
+
+
+def hint_planes(uv: np.ndarray, points: int, rng: np.random.Generator, patch: int | None = None) -> np.ndarray:
+    """(3, H, W) float32: hint U, V and mask for `points` patches of the true chroma uv (H, W, 2),
+    each its patch's mean colour, at uniform positions; patch side random up to MAX_PATCH if None."""
+    h, w = uv.shape[:2]
+    out = np.zeros((3, h, w), np.float32)
+    for _ in range(points):
+        s = patch or int(rng.integers(1, MAX_PATCH + 1))
+        y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+        region = (slice(y0, y0 + s), slice(x0, x0 + s))
+        out[0][region], out[1][region] = uv[region].reshape(-1, 2).mean(0)
+        out[2][region] = 1
+    return out
+
+
+def training_hints(uv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(B, 3, H, W) hints for a batch of true chroma (B, H, W, 2), sampled as described above."""
+    counts = np.where(rng.random(len(uv)) < P_NONE, 0, rng.geometric(1 / MEAN_POINTS, len(uv)))
+    return np.stack([hint_planes(u, int(n), rng) for u, n in zip(uv, counts)])
+
+
+def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: int = 0) -> dict:
+    """{points: metrics} for hints sampled from each photo's truth (same positions for every model)."""
+    from PIL import Image
+
+    from engine.model import ModelConfig, UNet
+    from safetensors.torch import load_file
+    from training.evaluate import Scores, colourfulness
+
+    bundle = load_bundle(weights)
+    model = UNet(ModelConfig.from_dict(bundle.model)).eval()
+    model.load_state_dict(load_file(str(bundle.safetensors_path)))
+    from skimage.color import rgb2lab
+
+    scores = {n: Scores() for n in points}
+    truth_bins, truth_colour = [], []
+    for i, path in enumerate(photos):
+        truth = np.asarray(Image.open(path).convert("RGB"), np.float32) / 255
+        canvas = Canvas.of(np.repeat(rgb_to_yuv(truth)[..., :1], 3, axis=2))
+        y = canvas.network_input(bundle.working_size)                    # (1, 1, h, w)
+        small = np.asarray(Image.fromarray((truth * 255).astype(np.uint8)).resize(y.shape[:1:-1], Image.BILINEAR),
+                           np.float32) / 255
+        uv = rgb_to_yuv(small)[..., 1:]
+        lab = rgb2lab(truth)
+        truth_bins.append(bundle.bins.assign(rgb_to_yuv(truth)[..., 1:]).ravel())
+        truth_colour.append(colourfulness(truth))
+        for n in points:
+            rng = np.random.default_rng((seed, i, n))
+            hints = hint_planes(uv, n, rng, EVAL_PATCH)[None]
+            with torch.no_grad():
+                logits = model(torch.from_numpy(y), torch.from_numpy(hints) if bundle.model.get("hints") else None)
+            pred = Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature)
+            scores[n].add(np.asarray(pred.render(), np.float32), truth, lab)
+    tb, tc = np.concatenate(truth_bins), float(np.mean(truth_colour))
+    return {n: s.summary(tb, tc) for n, s in scores.items()}
+
+
+def main(argv=None) -> None:
+    from training.evaluate import list_images
+    from training.scaling import LARGE, TINY, TINY_EXTRA, VAL
+    from training.train import Trainer, TrainConfig
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--init", default="engine/weights", help="the automatic model to start from")
+    p.add_argument("--out", default="runs/hints", help="run folder")
+    p.add_argument("--minutes", type=float, default=40, help="training budget")
+    p.add_argument("--steps", type=int, default=None, help="steps (default: from --minutes at ~100 img/s)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE])
+    p.add_argument("--eval", nargs="*", default=None, metavar="WEIGHTS",
+                   help="only evaluate these weights folders on the validation photos (select half)")
+    p.add_argument("--val", nargs="+", default=VAL)
+    p.add_argument("--limit", type=int, default=None, help="at most this many validation photos")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    if a.eval is not None:
+        photos = list_images(a.val, limit=a.limit, half="select")
+        for w in a.eval:
+            res = evaluate_hints(Path(w), photos)
+            print(f"{w} ({len(photos)} photos): " + "; ".join(
+                f"{n} points: PSNR {r['psnr']:.2f}, rebal. AuC {r['auc_rebalanced']:.4f}" for n, r in res.items()), flush=True)
+            Path(a.out).mkdir(parents=True, exist_ok=True)
+            (Path(a.out) / f"eval-{Path(w).name}.json").write_text(json.dumps(res, indent=1))
+        return
+    if a.resume:
+        saved = json.loads((Path(a.out) / "config.json").read_text())
+        cfg = TrainConfig(**{**saved, "widths": tuple(saved["widths"])})
+        Trainer(cfg, resume=True).run(a.minutes)
+        return
+    saved = load_bundle(a.init).meta["training"]["config"]
+    cfg = TrainConfig(**{k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__})
+    steps = a.steps or int(100 * a.minutes * 60 / cfg.batch)
+    cfg = replace(cfg, widths=tuple(cfg.widths), data=a.data, out=a.out, init=a.init, hints=True,
+                  steps=steps, lr=a.lr, warmup=100, precision="auto")
+    Trainer(cfg).run(a.minutes * 1.2)
+
+
+if __name__ == "__main__":
+    main()
