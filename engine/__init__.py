@@ -10,6 +10,7 @@ from .backends import BACKENDS, DEVICES
 from .color import (TEMPERATURE_VIVID, ChromaBins, annealed_mean, check_temperature, is_colour, rgb_to_yuv,
                     yuv_to_rgb)
 from .errors import ColorizeError, OutputExists
+from .hints import Hint
 from .imageio import MAX_PIXELS, read_image, read_picture, set_max_pixels, write_image
 from .media import (IMAGE_SUFFIXES, IMAGE_WRITE, VIDEO_SUFFIXES, VIDEO_WRITE, atomic_output, collect_inputs,
                     is_video, output_path, remove_stale_temps)
@@ -25,4 +26,4 @@ __all__ = ["Colorizer", "Prediction", "Canvas", "colorize", "colorize_video", "V
            "yuv_to_rgb", "read_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
            "IMAGE_WRITE", "VIDEO_SUFFIXES", "VIDEO_WRITE", "atomic_output", "collect_inputs", "is_video",
            "output_path", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",
-           "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "__version__"]
+           "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "Hint", "__version__"]

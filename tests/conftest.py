@@ -1,4 +1,5 @@
-"""Shared fixtures: a small random-weight model exported to a temp folder (never shipped)."""
+"""Shared fixtures: small random-weight models (one without, one with hint inputs) exported to temp
+folders (never shipped)."""
 import numpy as np
 import pytest
 from PIL import Image
@@ -22,6 +23,23 @@ def weights_dir(tmp_path_factory):
     bins = make_bins()
     model = UNet(ModelConfig(n_bins=bins.n, widths=(8, 16, 32), bottleneck_blocks=1))
     root = tmp_path_factory.mktemp("weights")
+    save_bundle(model, bins, root, temperature=0.4, working_size=64, extra={"note": "random test weights"})
+    return root
+
+
+@pytest.fixture(scope="session")
+def hint_weights_dir(tmp_path_factory):
+    """Random test weights WITH hint inputs (engine/hints.py), strong enough that hints visibly change
+    the result (as if trained with training.hints)."""
+    torch = pytest.importorskip("torch")
+    from engine.model import ModelConfig, UNet
+    from engine.weights import save_bundle
+
+    torch.manual_seed(0)
+    bins = make_bins()
+    model = UNet(ModelConfig(n_bins=bins.n, widths=(8, 16, 32), bottleneck_blocks=1, hints=True))
+    torch.nn.init.normal_(model.hint_in.weight, std=200.0)  # as if trained: hints change the result
+    root = tmp_path_factory.mktemp("hint-weights")
     save_bundle(model, bins, root, temperature=0.4, working_size=64, extra={"note": "random test weights"})
     return root
 

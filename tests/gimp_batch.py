@@ -1,8 +1,9 @@
 """Runs INSIDE GIMP 3 (gimp-console-3.0 --batch-interpreter=python-fu-eval), driven by tests/test_gimp.py.
 
-Reads scenarios from $WORK/scenarios.json; for each: load the image, optionally add layers and a
-selection, call the plug-in through the PDB non-interactively, then record the status, the error,
-the layer stack, and every layer's pixels (before and after) as PNGs in $WORK/out/.  Writes
+Reads scenarios from $WORK/scenarios.json; for each: load the image, optionally add layers (a
+smaller offset copy, a colour hint layer loaded from a PNG) and a selection, call the plug-in
+through the PDB non-interactively, then record the status, the error, the layer stack, and every
+layer's pixels (before and after) as PNGs in $WORK/out/.  Writes
 $WORK/results.json.  With "strict", a failed call raises, so gimp-console itself exits non-zero.
 Only GIMP's own Python here: no numpy."""
 import json
@@ -31,7 +32,8 @@ def stack(image, tag, name):
         png = "%s/out/%s-%s-%d.png" % (WORK, name, tag, i)
         export_layer(layer, png)
         out.append({"name": layer.get_name(), "png": os.path.basename(png), "offsets": list(layer.get_offsets()[1:]),
-                    "size": [layer.get_width(), layer.get_height()], "mask": layer.get_mask() is not None})
+                    "size": [layer.get_width(), layer.get_height()], "mask": layer.get_mask() is not None,
+                    "visible": layer.get_visible(), "alpha": layer.has_alpha()})
     return out
 
 
@@ -44,6 +46,14 @@ def scenario(sc):
         image.insert_layer(small, None, 0)
         small.resize(50, 40, -10, -5)
         small.set_offsets(30, 20)
+    hint = sc.get("hint_layer")
+    if hint:                                # on top: {"png", "name", "offsets", "visible"}
+        png = Gio.File.new_for_path(WORK + "/" + hint["png"])
+        layer = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, png)
+        image.insert_layer(layer, None, 0)
+        layer.set_name(hint["name"])
+        layer.set_offsets(*hint.get("offsets", [0, 0]))
+        layer.set_visible(hint.get("visible", True))
     if sc.get("select"):
         image.select_rectangle(Gimp.ChannelOps.REPLACE, *sc["select"])
     target = image.get_layers()[sc.get("layer", 0)]

@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
 
+import gc  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -106,6 +107,17 @@ def save_as(qtbot, win, monkeypatch, out: Path) -> Path:
 
 def by_name(win) -> dict:
     return {i.name: i for i in win.items.values()}
+
+
+@pytest.fixture(autouse=True)
+def delete_closed_windows():
+    """After each test, delete the windows pytest-qt closed (deleteLater) here, in the GUI thread.
+    Left to the next event loop, a window's wrapper may first be freed by the garbage collector (a
+    window lives on in reference cycles: bound methods given to its helpers), which runs in whatever
+    thread allocates, e.g. the next window's model loading: widgets deleted there crash the process."""
+    yield
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture

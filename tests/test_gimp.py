@@ -18,6 +18,10 @@ REPO = Path(__file__).resolve().parent.parent
 ROOT_SCRIPT = REPO / "tools" / "gimp-root.sh"
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 ENGINE_IN_ROOT = "/opt/colorize-venv/bin/colorize"
+DAB = 10
+# hint PNG name -> its size (h, w), the dab's top-left corner (y, x) in it, the dab's colour
+HINT_PNGS = {"hints-full": ((90, 120), (30, 15), (230, 20, 20)),      # the photo's size, a red dab
+             "hints-small": ((30, 40), (8, 6), (20, 40, 230))}      # smaller, to be put at an offset
 
 
 def unavailable(reason):
@@ -53,8 +57,8 @@ class GimpRoot:
         results = json.loads((self.work / "results.json").read_text()) if (self.work / "results.json").exists() else None
         return r, results
 
-    def pixels(self, png):
-        return np.asarray(Image.open(self.work / "out" / png).convert("RGB")).astype(np.int16)
+    def pixels(self, png, mode="RGB"):
+        return np.asarray(Image.open(self.work / "out" / png).convert(mode)).astype(np.int16)
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +87,11 @@ def gimp(weights_dir, tmp_path_factory):
     grey = (100 + 80 * np.sin(x / 9.0) * np.cos(y / 13.0) + 40 * (x > 60)).clip(0, 255).astype(np.uint8)
     Image.fromarray(grey).save(work / "grey.png")
     Image.fromarray(grey).convert("RGB").save(work / "rgb.png")
+    for name, ((h, w), (top, left), rgb) in HINT_PNGS.items():   # colour hint layers: a dab on transparency
+        dabs = np.zeros((h, w, 4), np.uint8)
+        dabs[top:top + DAB, left:left + DAB] = (*rgb, 255)
+        Image.fromarray(dabs).save(work / f"{name}.png")
+    Image.new("RGB", (120, 90), "white").save(work / "hints-opaque.png")   # a hint layer without alpha
 
     g = GimpRoot(work)
     # the engine from this checkout, on onnxruntime only (the root's venv has no torch)
@@ -110,12 +119,16 @@ def test_plugin_colorizes_in_real_gimp3(gimp):
         {"name": "rgb", "image": "rgb.png", "temperature": 0.3},
         {"name": "grey_selection", "image": "grey.png", "select": [10, 10, 40, 30]},
         {"name": "offset_layer", "image": "rgb.png", "small_layer": True, "layer": 0},
-    ], strict=True)
+        # a colour hint layer, but these weights take no hints: the engine's refusal, made clear
+        {"name": "hints_need_hint_weights", "image": "rgb.png", "layer": 1,
+         "hint_layer": {"png": "hints-full.png", "name": "Colour hints"}},
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     src = np.asarray(Image.open(gimp.work / "rgb.png").convert("RGB")).astype(np.int16)
 
     for name, r_ in res.items():
-        assert r_["status"] == "success", (name, r_["error"])
+        if name != "hints_need_hint_weights":
+            assert r_["status"] == "success", (name, r_["error"])
         assert r_["leftovers"] == [], name                      # temporary files removed
 
     rgb = res["rgb"]
@@ -143,6 +156,13 @@ def test_plugin_colorizes_in_real_gimp3(gimp):
         assert np.array_equal(gimp.pixels(layer["png"]), gimp.pixels(off["after"][i + 1]["png"]))
     col = gimp.pixels(off["after"][0]["png"])
     assert np.abs(col - col.mean(axis=2, keepdims=True)).mean() > 1.0
+
+    refused = res["hints_need_hint_weights"]
+    assert refused["status"] == "execution-error"
+    assert refused["error"].startswith("Colorize: the colorize engine failed: colorize: these weights take no "
+                                       "colour hints"), refused["error"]
+    assert "colour hint layer 'Colour hints'" in refused["error"] and refused["error"] in r.stderr
+    unchanged(gimp, refused)
 
 
 def engine_processes(marker):
@@ -191,6 +211,88 @@ def test_engine_error_and_timeout_fail_cleanly(gimp):
     assert "did not finish within 2 s" in res["timeout"]["error"]
     unchanged(gimp, res["timeout"])
     assert not engine_processes("import time; time.sleep(900)")    # the engine was killed, not orphaned
+
+
+def test_colour_hints_from_a_layer(gimp, hint_weights_dir):
+    """A layer "Colour hints" above the photo: its dabs, aligned with the layer being colorized, steer
+    the colours; the hint layer is only read; the ways it cannot work are one clear message."""
+    from engine import Colorizer
+
+    shutil.copytree(hint_weights_dir, gimp.work / "hint-weights", dirs_exist_ok=True)
+    gimp.install("--weights", "/mnt/work/hint-weights")
+    hints = lambda png, **kw: {"png": png + ".png", "name": "Colour hints", **kw}  # noqa: E731
+    r, res = gimp.run_gimp([
+        {"name": "hinted", "image": "rgb.png", "layer": 1, "hint_layer": hints("hints-full", visible=False)},
+        # a smaller hint layer at (52, 40), partly outside the Small layer (30, 20, 50x40) it steers
+        {"name": "small_hinted", "image": "rgb.png", "small_layer": True, "layer": 1,
+         "hint_layer": hints("hints-small", name="color HINTS", offsets=[52, 40])},
+        {"name": "no_alpha", "image": "rgb.png", "layer": 1, "hint_layer": hints("hints-opaque")},
+        {"name": "hint_layer_active", "image": "rgb.png", "layer": 0, "hint_layer": hints("hints-full")},
+        {"name": "greyscale", "image": "grey.png", "layer": 1, "hint_layer": hints("hints-full")},
+    ])
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ("hinted", "small_hinted"):
+        assert res[name]["status"] == "success", (name, res[name]["error"])
+        assert res[name]["leftovers"] == [], name
+
+    # the engine, run here on what the plug-in should have given it: the exported layer and the dabs
+    # aligned with it; without dabs, the result of a run without a hint layer (as the tests above)
+    engine = Colorizer(hint_weights_dir, backend="onnx")
+
+    def expected(layer_png, dab_at=None, size=(90, 120), rgb=None):
+        dabs = np.zeros((*size, 4), np.uint8)
+        if dab_at is not None:
+            y, x = dab_at
+            dabs[y:y + DAB, x:x + DAB] = (*rgb, 255)
+        return np.asarray(engine.colorize(gimp.work / "out" / layer_png, hints=dabs), np.int16)
+
+    def close(a, b):
+        return np.abs(a - b).max() <= 3
+
+    def where_it_changed(col, plain):
+        """The centre (y, x) of the colour change, weighted by its size, and the change per pixel."""
+        diff = np.abs(col - plain).max(axis=2).astype(float)
+        y, x = np.mgrid[:diff.shape[0], :diff.shape[1]]
+        centre = np.array([(diff * y).sum(), (diff * x).sum()]) / max(diff.sum(), 1)
+        return centre, diff
+
+    hinted = res["hinted"]
+    plain = expected(hinted["before"][1]["png"])
+    assert [l["name"] for l in hinted["after"]] == ["Colour hints", "Colorized", "Background"]
+    col = gimp.pixels(hinted["after"][1]["png"])
+    centre, diff = where_it_changed(col, plain)
+    assert diff.max() > 10 and np.abs(centre - (34.5, 19.5)).max() < 4, centre   # the dab's centre
+    assert diff[:, 80:].max() == 0                                                 # far from it: no change
+    assert close(col, expected(hinted["before"][1]["png"], (30, 15), rgb=(230, 20, 20)))
+    before, after = hinted["before"][0], hinted["after"][0]            # the hint layer: only read
+    assert before == {**after, "png": before["png"]} and not after["visible"] and after["alpha"]
+    assert np.array_equal(gimp.pixels(before["png"], "RGBA"), gimp.pixels(after["png"], "RGBA"))
+
+    small = res["small_hinted"]
+    assert [l["name"] for l in small["after"]] == ["color HINTS", "Colorized", "Small", "Background"]
+    assert small["after"][1]["offsets"] == [30, 20] and small["after"][1]["size"] == [50, 40]
+    col = gimp.pixels(small["after"][1]["png"])
+    layer_png = small["before"][1]["png"]
+    small_plain = expected(layer_png, size=(40, 50))
+    # the dab at (8, 6) in the hint layer at (52, 40) is at (28, 28) in the Small layer at (30, 20)
+    centre, diff = where_it_changed(col, small_plain)
+    assert diff.max() > 10 and np.abs(centre - (32.5, 32.5)).max() < 4, centre
+    right = expected(layer_png, (40 + 8 - 20, 52 + 6 - 30), (40, 50), (20, 40, 230))
+    assert close(col, right) and not close(col, small_plain)
+    for wrong in ((8, 6), (40 + 8 - 20 - 6, 52 + 6 - 30 - 6)):             # offsets ignored, or off by 6 px
+        assert not close(col, expected(layer_png, wrong, (40, 50), (20, 40, 230))), wrong
+    before, after = small["before"][0], small["after"][0]
+    assert before == {**after, "png": before["png"]} and after["offsets"] == [52, 40]
+    assert np.array_equal(gimp.pixels(before["png"], "RGBA"), gimp.pixels(after["png"], "RGBA"))
+
+    for name, message in [
+            ("no_alpha", "the colour hint layer 'Colour hints' has no transparency"),
+            ("hint_layer_active", "the active layer is the colour hint layer 'Colour hints'"),
+            ("greyscale", "the image is greyscale, so its colour hint layer 'Colour hints' cannot hold colours")]:
+        assert res[name]["status"] == "execution-error", name
+        assert res[name]["error"].startswith("Colorize: " + message), res[name]["error"]
+        assert res[name]["error"] in r.stderr                   # GIMP itself reports it
+        unchanged(gimp, res[name])
 
 
 def test_uninstall_in_the_root(gimp):

@@ -74,30 +74,14 @@ def test_bad_hint_images(tmp_path):
 
 # --- end to end, with a (random) model that takes hints ------------------------------------------
 
-@pytest.fixture(scope="module")
-def hint_weights(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from conftest import make_bins
-    from engine.model import ModelConfig, UNet
-    from engine.weights import save_bundle
-
-    torch.manual_seed(0)
-    bins = make_bins()
-    model = UNet(ModelConfig(n_bins=bins.n, widths=(8, 16, 32), bottleneck_blocks=1, hints=True))
-    torch.nn.init.normal_(model.hint_in.weight, std=200.0)  # as if trained: hints change the result
-    root = tmp_path_factory.mktemp("hint-weights")
-    save_bundle(model, bins, root, temperature=0.4, working_size=64, extra={"note": "random test weights"})
-    return root
-
-
 def changed(a, b) -> bool:
     return np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).max() > 3
 
 
-def test_library_hints_change_the_result_and_need_a_hint_model(hint_weights, colorizer, grey_photo):
+def test_library_hints_change_the_result_and_need_a_hint_model(hint_weights_dir, colorizer, grey_photo):
     from engine import Colorizer
 
-    c = Colorizer(hint_weights, backend="onnx")
+    c = Colorizer(hint_weights_dir, backend="onnx")
     assert c.takes_hints and not colorizer.takes_hints
     plain = np.asarray(c.colorize(grey_photo), np.float32)
     hinted = np.asarray(c.colorize(grey_photo, hints=[(30, 40, "#ff0000"), (100, 20, "blue")]), np.float32)
@@ -112,17 +96,17 @@ def test_library_hints_change_the_result_and_need_a_hint_model(hint_weights, col
         c.colorize([grey_photo, grey_photo], hints=[(30, 40, "#ff0000")])
 
 
-def hint_run(hint_weights, capsys):
+def hint_run(hint_weights_dir, capsys):
     from engine.cli import main
 
     def run(*args):
-        code = main([*map(str, args), "--weights", str(hint_weights), "--backend", "onnx"])
+        code = main([*map(str, args), "--weights", str(hint_weights_dir), "--backend", "onnx"])
         return code, capsys.readouterr().err
     return run
 
 
-def test_command_line_points_images_and_folders(hint_weights, grey_photo, tmp_path, capsys):
-    run = hint_run(hint_weights, capsys)
+def test_command_line_points_images_and_folders(hint_weights_dir, grey_photo, tmp_path, capsys):
+    run = hint_run(hint_weights_dir, capsys)
     assert run(grey_photo, "-o", tmp_path / "plain.png")[0] == 0
     assert run(grey_photo, "-o", tmp_path / "points.png", "--hint", "30,40,#ff0000", "--hint", "100,20,#0000ff")[0] == 0
     plain, points = (np.asarray(Image.open(tmp_path / f), np.float32) for f in ("plain.png", "points.png"))
@@ -143,8 +127,8 @@ def test_command_line_points_images_and_folders(hint_weights, grey_photo, tmp_pa
     assert changed(a, b) and np.array_equal(b, plain)
 
 
-def test_command_line_bad_hints_are_one_line_and_write_nothing(hint_weights, run, grey_photo, tmp_path, capsys):
-    hrun = hint_run(hint_weights, capsys)
+def test_command_line_bad_hints_are_one_line_and_write_nothing(hint_weights_dir, run, grey_photo, tmp_path, capsys):
+    hrun = hint_run(hint_weights_dir, capsys)
     out = tmp_path / "out.png"
     Image.new("RGBA", (50, 50)).save(tmp_path / "small.png")
     Image.new("RGB", (120, 90)).save(tmp_path / "rgb.png")

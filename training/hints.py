@@ -49,40 +49,91 @@ def training_hints(uv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([hint_planes(u, int(n), rng) for u, n in zip(uv, counts)])
 
 
-def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: int = 0) -> dict:
-    """{points: metrics} for hints sampled from each photo's truth (same positions for every model)."""
-    from PIL import Image
+def load_torch(weights: Path):
+    """(bundle, torch UNet in eval mode) of a weights folder."""
+    from safetensors.torch import load_file
 
     from engine.model import ModelConfig, UNet
-    from safetensors.torch import load_file
-    from training.evaluate import Scores, colourfulness
 
     bundle = load_bundle(weights)
     model = UNet(ModelConfig.from_dict(bundle.model)).eval()
     model.load_state_dict(load_file(str(bundle.safetensors_path)))
+    return bundle, model
+
+
+def predict(bundle, model, canvas: Canvas, hints: np.ndarray | None) -> Prediction:
+    """The engine's prediction with hint planes (1, 3, h, w) at the working size, or none."""
+    y = canvas.network_input(bundle.working_size)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(y), torch.from_numpy(hints) if hints is not None and model.cfg.hints else None)
+    return Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature)
+
+
+def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: int = 0) -> dict:
+    """{points: metrics} for hints sampled from each photo's truth (same positions for every model),
+    plus "hint_ab_error": the mean CIELAB ab distance, at the hinted pixels, between the output and
+    the hint's colour at that pixel's luminance."""
+    from PIL import Image
     from skimage.color import rgb2lab
 
+    from engine.color import yuv_to_rgb
+    from training.evaluate import Scores, colourfulness
+
+    bundle, model = load_torch(weights)
     scores = {n: Scores() for n in points}
+    at_hints = {n: [] for n in points if n}
     truth_bins, truth_colour = [], []
     for i, path in enumerate(photos):
         truth = np.asarray(Image.open(path).convert("RGB"), np.float32) / 255
-        canvas = Canvas.of(np.repeat(rgb_to_yuv(truth)[..., :1], 3, axis=2))
-        y = canvas.network_input(bundle.working_size)                    # (1, 1, h, w)
-        small = np.asarray(Image.fromarray((truth * 255).astype(np.uint8)).resize(y.shape[:1:-1], Image.BILINEAR),
+        yuv = rgb_to_yuv(truth)
+        canvas = Canvas.of(np.repeat(yuv[..., :1], 3, axis=2))
+        h, w = canvas.network_input(bundle.working_size).shape[2:]
+        small = np.asarray(Image.fromarray((truth * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR),
                            np.float32) / 255
-        uv = rgb_to_yuv(small)[..., 1:]
         lab = rgb2lab(truth)
-        truth_bins.append(bundle.bins.assign(rgb_to_yuv(truth)[..., 1:]).ravel())
+        truth_bins.append(bundle.bins.assign(yuv[..., 1:]).ravel())
         truth_colour.append(colourfulness(truth))
         for n in points:
-            rng = np.random.default_rng((seed, i, n))
-            hints = hint_planes(uv, n, rng, EVAL_PATCH)[None]
-            with torch.no_grad():
-                logits = model(torch.from_numpy(y), torch.from_numpy(hints) if bundle.model.get("hints") else None)
-            pred = Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature)
-            scores[n].add(np.asarray(pred.render(), np.float32), truth, lab)
+            hints = hint_planes(rgb_to_yuv(small)[..., 1:], n, np.random.default_rng((seed, i, n)), EVAL_PATCH)[None]
+            out = np.asarray(predict(bundle, model, canvas, hints).render(), np.float32)
+            scores[n].add(out, truth, lab)
+            if n:  # the hint planes at full resolution: where the hints are, and their chroma there
+                full = np.stack([np.asarray(Image.fromarray(p).resize(truth.shape[1::-1], Image.NEAREST))
+                                 for p in hints[0]])
+                mask = full[2] > 0
+                wanted = rgb2lab(np.clip(yuv_to_rgb(np.dstack([yuv[..., 0], full[0], full[1]])), 0, 1))
+                at_hints[n].append(np.linalg.norm(rgb2lab(out)[mask][:, 1:] - wanted[mask][:, 1:], axis=-1).mean())
     tb, tc = np.concatenate(truth_bins), float(np.mean(truth_colour))
-    return {n: s.summary(tb, tc) for n, s in scores.items()}
+    return {n: {**s.summary(tb, tc), **({"hint_ab_error": float(np.mean(at_hints[n]))} if n else {})}
+            for n, s in scores.items()}
+
+
+def figure(weights: Path, photo: Path, points: list[tuple[int, int]], out: Path) -> None:
+    """grey | automatic | with hints at `points` (image pixels, each its 3x3 true colour; marked) |
+    the difference hints made | truth: where a hint's colour spreads."""
+    from PIL import Image, ImageDraw
+
+    from training.evaluate import contact_sheet
+
+    bundle, model = load_torch(weights)
+    truth = np.asarray(Image.open(photo).convert("RGB"))
+    canvas = Canvas.of(np.repeat(rgb_to_yuv(truth / 255.0)[..., :1].astype(np.float32), 3, axis=2))  # [0, 1]
+    colours = [tuple(int(c) for c in truth[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).mean(0)) for x, y in points]
+    from engine.hints import hint_planes as engine_planes
+
+    shape = canvas.network_input(bundle.working_size).shape[2:]
+    hints = engine_planes([(x, y, c) for (x, y), c in zip(points, colours)], truth.shape[:2], shape)
+    auto = np.asarray(predict(bundle, model, canvas, None).render(), np.float32)
+    hinted = np.asarray(predict(bundle, model, canvas, hints).render(), np.float32)
+    diff = np.abs(hinted - auto).sum(-1, keepdims=True)
+    diff = np.repeat(diff / max(diff.max(), 1e-6), 3, axis=2)
+    marked = Image.fromarray((hinted.clip(0, 1) * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(marked)
+    for (x, y), c in zip(points, colours):
+        draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=c, outline="white", width=2)
+    grey = np.repeat(canvas.luminance[..., None], 3, axis=2)
+    contact_sheet([[grey, auto, np.asarray(marked, np.float32) / 255, diff, truth / 255.0]],
+                  ["grey", "automatic", f"{len(points)} hint(s)", "change (brighter = more)", "truth"], out, height=200)
 
 
 def main(argv=None) -> None:
@@ -100,19 +151,29 @@ def main(argv=None) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE])
     p.add_argument("--eval", nargs="*", default=None, metavar="WEIGHTS",
-                   help="only evaluate these weights folders on the validation photos (select half)")
+                   help="only evaluate these weights folders on the validation photos (--half)")
     p.add_argument("--val", nargs="+", default=VAL)
     p.add_argument("--limit", type=int, default=None, help="at most this many validation photos")
+    p.add_argument("--half", default="select", choices=["select", "report"], help="validation half to score")
+    p.add_argument("--points", type=int, nargs="+", default=list(EVAL_POINTS), help="numbers of hint points")
+    p.add_argument("--figure", nargs="+", metavar="ARG",
+                   help="only draw the figure: WEIGHTS PHOTO OUT.png X,Y [X,Y ...] (hints from the truth)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
+    if a.figure:
+        w, photo, out, *xy = a.figure
+        figure(Path(w), Path(photo), [tuple(int(v) for v in p.split(",")) for p in xy], Path(out))
+        return
     if a.eval is not None:
-        photos = list_images(a.val, limit=a.limit, half="select")
+        photos = list_images(a.val, limit=a.limit, half=a.half)
         for w in a.eval:
-            res = evaluate_hints(Path(w), photos)
-            print(f"{w} ({len(photos)} photos): " + "; ".join(
-                f"{n} points: PSNR {r['psnr']:.2f}, rebal. AuC {r['auc_rebalanced']:.4f}" for n, r in res.items()), flush=True)
+            res = evaluate_hints(Path(w), photos, a.points)
+            print(f"{w} ({len(photos)} photos):", flush=True)
+            for n, r in res.items():
+                at = f", ab error at the hints {r['hint_ab_error']:.2f}" if n else ""
+                print(f"  {n:2d} points: PSNR {r['psnr']:.2f}, rebalanced AuC {r['auc_rebalanced']:.4f}{at}", flush=True)
             Path(a.out).mkdir(parents=True, exist_ok=True)
-            (Path(a.out) / f"eval-{Path(w).name}.json").write_text(json.dumps(res, indent=1))
+            (Path(a.out) / f"eval-{a.half}-{Path(w).parent.name}-{Path(w).name}.json").write_text(json.dumps(res, indent=1))
         return
     if a.resume:
         saved = json.loads((Path(a.out) / "config.json").read_text())

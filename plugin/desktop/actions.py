@@ -5,6 +5,10 @@ from __future__ import annotations
 from PyQt5.QtGui import QIcon, QKeySequence
 from PyQt5.QtWidgets import QAction, QMenuBar, QStyle, QToolBar
 
+HINTS_TIP = ("Hint mode: click the result to give a spot a colour, drag a point to move it, right-click or "
+             "Delete removes it; the network runs again with the points")
+NO_HINTS_TIP = "These weights take no colour hints (weights fine-tuned with training.hints do)"
+
 
 class Commands:
     """Every QAction of the main window, as attributes."""
@@ -37,9 +41,17 @@ class Commands:
         self.cancel = act("&Cancel", win.cancel, "Esc", ("process-stop", S.SP_DialogCancelButton),
                           "Stop the running batch")
         self.about = act("&About Colorize", win.about)
+        self.hints = act("&Hint Mode", win.hint_mode_toggled, "H", ("color-picker", None), HINTS_TIP, checkable=True)
+        self.remove_hint = act("Remove Hint &Point", win.hint_editor.remove_selected,
+                               tip="Remove the selected hint point")
+        self.undo = self._history_action(win.hint_history.createUndoAction(win, "Undo"), [QKeySequence.Undo],
+                                         "edit-undo")
+        self.redo = self._history_action(win.hint_history.createRedoAction(win, "Redo"),
+                                         [QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo], "edit-redo")
 
-    def _make(self, text, slot, shortcut=None, icon=None, tip=None) -> QAction:
+    def _make(self, text, slot, shortcut=None, icon=None, tip=None, checkable=False) -> QAction:
         action = QAction(text, self._win)
+        action.setCheckable(checkable)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         if icon is not None:  # (the desktop theme's name, Qt's built-in fallback or None)
@@ -54,6 +66,19 @@ class Commands:
         self._win.addAction(action)  # shortcuts work wherever the focus is
         return action
 
+    def _history_action(self, action: QAction, shortcuts, theme: str) -> QAction:
+        """Undo or Redo of the hint points (its text names the change: "Undo Move Hint")."""
+        action.setShortcuts(shortcuts)
+        action.setIcon(QIcon.fromTheme(theme))
+        self._win.addAction(action)
+        return action
+
+    def set_hint_editing(self, on: bool) -> None:
+        """In hint mode Delete removes the selected point, never the photo from the list."""
+        self.remove_hint.setEnabled(on)
+        self.remove_hint.setShortcut(QKeySequence.Delete if on else QKeySequence())
+        self.remove.setShortcut(QKeySequence() if on else QKeySequence.Delete)
+
     def zoom(self) -> list[QAction]:
         """The commands that need an image on screen."""
         return [self.fit, self.zoom_100, self.zoom_in, self.zoom_out]
@@ -63,9 +88,9 @@ class Commands:
         menus = {
             "&File": [self.open, self.open_folder, self.paste, None, self.save, self.save_as, self.save_all, None,
                       self.load_model, None, self.quit],
-            "&Edit": [self.paste, None, self.remove, self.clear],
+            "&Edit": [self.undo, self.redo, None, self.paste, None, self.remove, self.clear],
             "&View": self.zoom(),
-            "&Colorize": [self.retry, self.cancel],
+            "&Colorize": [self.hints, self.remove_hint, None, self.retry, self.cancel],
             "&Help": [self.about],
         }
         for title, actions in menus.items():
@@ -74,7 +99,8 @@ class Commands:
                 menu.addSeparator() if action is None else menu.addAction(action)
 
     def fill_toolbar(self, tools: QToolBar) -> None:
-        """The toolbar's buttons (the window adds the vividness control after them)."""
+        """The main toolbar's buttons (hint mode and the vividness and reference controls have a row of
+        their own: the window's)."""
         for action in (self.open, self.paste, None, self.save, self.save_as, self.save_all, None,
-                       self.fit, self.zoom_100, None):
+                       self.fit, self.zoom_100):
             tools.addSeparator() if action is None else tools.addAction(action)

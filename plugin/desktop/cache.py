@@ -27,6 +27,7 @@ class Entry:
     before: QImage       # the source as shown
     after: QImage        # the result as shown, at the item's current vividness
     preview: Prediction | None = None  # a screen-sized copy for dragging the slider (see preview.py)
+    hints: tuple = ()    # the hint points the prediction was made with
 
     @property
     def nbytes(self) -> int:

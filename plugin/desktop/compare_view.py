@@ -2,9 +2,17 @@
 
 Left of the split line is the original, right of it the colorized result, both drawn at the same
 zoom and offset so that the line slides over one picture. Coordinates: `origin` is where the
-image's top-left pixel lands in the widget, `zoom` is widget pixels per image pixel.
+image's top-left pixel lands in the widget, `zoom` is widget pixels per image pixel; image pixel
+(x, y) covers the widget square from origin + (x, y) * zoom to origin + (x + 1, y + 1) * zoom.
+
+In hint mode the result side also shows the photo's colour hint points and takes them: a click on
+the photo, a drag or a right-click on a point are reported as signals (hints.py turns them into
+undoable changes); the original's side, the split line, the wheel and the middle button work as
+always.
 """
 from __future__ import annotations
+
+import math
 
 from PyQt5.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
@@ -14,6 +22,9 @@ BACKGROUND = QColor(38, 38, 40)
 HANDLE_GRAB = 10          # pixels either side of the split line that grab it rather than pan
 ZOOM_MIN, ZOOM_MAX = 0.02, 32.0
 WHEEL_STEP = 1.25         # zoom factor per wheel notch
+HINT_RADIUS = 6           # a hint point's circle, in widget pixels at any zoom
+HINT_GRAB = HINT_RADIUS + 4   # how near a press must be to take a point rather than add one
+DRAG_START = 3            # widget pixels a point must be dragged before it moves (a click recolours)
 
 
 class CompareView(QWidget):
@@ -21,6 +32,9 @@ class CompareView(QWidget):
 
     zoom_changed = pyqtSignal(float, bool)   # zoom, whether it is the fit-to-window zoom
     split_changed = pyqtSignal(float)
+    hint_clicked = pyqtSignal(int, int, object)  # image pixel x, y; the point clicked, or None for a free spot
+    hint_moved = pyqtSignal(int, int, int)       # point, new x, y
+    hint_removed = pyqtSignal(int)               # point
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -34,9 +48,14 @@ class CompareView(QWidget):
         self.message_is_error = False
         self.drop_highlight = False
         self._scaled: dict[str, tuple[float, QImage]] = {}  # downscaled copies for zoom < 1
-        self._drag: str | None = None      # "split" or "pan" while a mouse button is down
+        self._drag: str | None = None      # "split", "pan", "add" or "hint" while a mouse button is down
         self._press = QPointF()
         self._press_origin = QPointF()
+        self.hint_mode = False
+        self.hints: tuple = ()             # engine Hints of the photo shown, drawn in hint mode
+        self.selected_hint: int | None = None
+        self._press_pixel: tuple[int, int] | None = None  # "add": the pixel pressed
+        self._moved_to: tuple[int, int] | None = None     # "hint": where the dragged point is now
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMinimumSize(320, 240)
@@ -75,6 +94,23 @@ class CompareView(QWidget):
     def set_drop_highlight(self, on: bool) -> None:
         """Highlight the view while files are dragged over the window."""
         self.drop_highlight = on
+        self.update()
+
+    def set_hint_mode(self, on: bool) -> None:
+        """Show and take hint points on the result side, or not."""
+        self.hint_mode = on
+        self.update()
+
+    def set_hints(self, hints: tuple) -> None:
+        """The points to draw; the selection goes when its point does."""
+        self.hints = hints
+        if self.selected_hint is not None and self.selected_hint >= len(hints):
+            self.selected_hint = None
+        self.update()
+
+    def select_hint(self, index: int | None) -> None:
+        """Mark a point as the one Delete removes."""
+        self.selected_hint = index
         self.update()
 
     @property
@@ -143,6 +179,22 @@ class CompareView(QWidget):
         return QRectF(self.origin, QPointF(self.origin.x() + self.before.width() * self.zoom,
                                            self.origin.y() + self.before.height() * self.zoom))
 
+    def image_pixel(self, pos: QPointF, clamp: bool = False) -> tuple[int, int] | None:
+        """The image pixel under a widget position: None outside the image, or with clamp the
+        nearest pixel on its edge."""
+        if self.before is None:
+            return None
+        x = math.floor((pos.x() - self.origin.x()) / self.zoom)
+        y = math.floor((pos.y() - self.origin.y()) / self.zoom)
+        w, h = self.before.width(), self.before.height()
+        if clamp:
+            return min(max(x, 0), w - 1), min(max(y, 0), h - 1)
+        return (x, y) if 0 <= x < w and 0 <= y < h else None
+
+    def widget_point(self, x: float, y: float) -> QPointF:
+        """Where image coordinates land in the widget (a pixel's centre is x + 0.5, y + 0.5)."""
+        return self.origin + QPointF(x, y) * self.zoom
+
     def split_x(self) -> float:
         """The split line's position in widget pixels."""
         return self.split * self.width()
@@ -191,6 +243,8 @@ class CompareView(QWidget):
         self._draw_image(painter, "before", self.before, QRectF(0, 0, x, self.height()))
         self._draw_image(painter, "after", self.after, QRectF(x, 0, self.width() - x, self.height()))
         painter.setRenderHint(QPainter.Antialiasing)
+        if self.hint_mode and self.hints:
+            self._paint_hints(painter, x)
         self._paint_labels(painter, x)
         self._paint_handle(painter, x)
         if self.drop_highlight:
@@ -213,6 +267,23 @@ class CompareView(QWidget):
             arrow.lineTo(c + QPointF(sign * 4, 6))
             arrow.closeSubpath()
             painter.drawPath(arrow)
+
+    def _paint_hints(self, painter: QPainter, x: float) -> None:
+        """Each point as a circle of its colour, ringed dark and light so it shows on any photo;
+        only over the result, where the colour it asks for can be compared."""
+        painter.save()
+        painter.setClipRect(QRectF(x, 0, self.width() - x, self.height()))
+        for n, hint in enumerate(self.hints):
+            px, py = self._moved_to if n == self.selected_hint and self._moved_to else (hint.x, hint.y)
+            centre = self.widget_point(px + 0.5, py + 0.5)
+            r = HINT_RADIUS + 2 * (n == self.selected_hint)
+            painter.setBrush(QColor(*hint.rgb))
+            painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+            painter.drawEllipse(centre, r, r)
+            painter.setBrush(Qt.NoBrush)
+            painter.setPen(QPen(self.palette().highlight().color() if n == self.selected_hint else Qt.white, 1.5))
+            painter.drawEllipse(centre, r, r)
+        painter.restore()
 
     def _paint_labels(self, painter: QPainter, x: float) -> None:
         font = QFont(self.font())
@@ -271,7 +342,53 @@ class CompareView(QWidget):
         r = self.image_rect()
         return r.width() > self.width() + 0.5 or r.height() > self.height() + 0.5
 
+    def _on_result_side(self, pos: QPointF) -> bool:
+        return self.hint_mode and self.has_images and pos.x() >= self.split_x() and not self._near_split(pos)
+
+    def _hint_at(self, pos: QPointF) -> int | None:
+        """The point under a widget position (the topmost, drawn last), if any."""
+        for n in reversed(range(len(self.hints))):
+            centre = self.widget_point(self.hints[n].x + 0.5, self.hints[n].y + 0.5)
+            if math.hypot(pos.x() - centre.x(), pos.y() - centre.y()) <= HINT_GRAB:
+                return n
+        return None
+
+    def _hint_press(self, event) -> bool:
+        """Hint mode on the result side: take a point (left: to drag or recolour it; right: to
+        remove it) or a free pixel of the photo (left: to add a point). False when it was none."""
+        pos = event.localPos()
+        index = self._hint_at(pos)
+        if event.button() == Qt.RightButton and index is not None:
+            self.hint_removed.emit(index)
+        elif event.button() == Qt.LeftButton and index is not None:
+            self.select_hint(index)
+            self._drag, self._press, self._moved_to = "hint", pos, None
+        elif event.button() == Qt.LeftButton and self.image_pixel(pos) is not None:
+            self._drag, self._press_pixel = "add", self.image_pixel(pos)
+        else:
+            return False
+        return True
+
+    def _hint_release(self) -> None:
+        """The end of a press taken by _hint_press: report what it did."""
+        if self._drag == "add":
+            self.hint_clicked.emit(*self._press_pixel, None)
+        elif self.selected_hint is None:  # its point went meanwhile (an undo while dragging)
+            self._moved_to = None
+        elif self._moved_to is None:  # a point clicked, not dragged
+            hint = self.hints[self.selected_hint]
+            self.hint_clicked.emit(hint.x, hint.y, self.selected_hint)
+        else:
+            moved_to, self._moved_to = self._moved_to, None
+            hint = self.hints[self.selected_hint]
+            if moved_to != (hint.x, hint.y):
+                self.hint_moved.emit(self.selected_hint, *moved_to)
+            self.update()
+
     def mousePressEvent(self, event):
+        if self._on_result_side(event.localPos()) and self._hint_press(event):
+            event.accept()
+            return
         if not self.has_images or event.button() not in (Qt.LeftButton, Qt.MiddleButton):
             return super().mousePressEvent(event)
         pos = QPointF(event.pos())
@@ -288,7 +405,13 @@ class CompareView(QWidget):
 
     def mouseMoveEvent(self, event):
         pos = QPointF(event.pos())
-        if self._drag == "split":
+        if self._drag == "hint":
+            if self._moved_to is not None or (event.localPos() - self._press).manhattanLength() >= DRAG_START:
+                self._moved_to = self.image_pixel(event.localPos(), clamp=True)
+                self.update()
+        elif self._drag in ("add", None) and self._on_result_side(pos):
+            self.setCursor(Qt.PointingHandCursor if self._hint_at(event.localPos()) is not None else Qt.CrossCursor)
+        elif self._drag == "split":
             self.set_split(pos.x() / max(1, self.width()))
         elif self._drag == "pan":
             self.origin = self._press_origin + (pos - self._press)
@@ -300,12 +423,14 @@ class CompareView(QWidget):
             self.unsetCursor()
 
     def mouseReleaseEvent(self, event):
+        if self._drag in ("add", "hint"):
+            self._hint_release()
         self._drag = None
         self.mouseMoveEvent(event)  # back to the hover cursor
 
     def mouseDoubleClickEvent(self, event):
-        """Double-click: 100 % at that point, or back to fit."""
-        if not self.has_images:
+        """Double-click: 100 % at that point, or back to fit (in hint mode, on the original's side)."""
+        if not self.has_images or self._on_result_side(event.localPos()):
             return
         if self.fit or abs(self.zoom - 1.0) > 1e-6:
             self.zoom_100(QPointF(event.pos()))

@@ -13,6 +13,8 @@ from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PyQt5.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle
 
+from engine import Prediction, Reference
+
 from .images import THUMB_SIZE
 
 ERROR_COLOUR = QColor(220, 80, 70)
@@ -46,6 +48,17 @@ class Item:
     in_colour: bool = False             # the source already had colour (a note, not an error)
     video: Path | None = None           # a colorized video: the finished file in the app's temp folder
     preview: tuple[QImage, QImage] | None = None  # a colorized video: its first frame before and after
+    hints: tuple = ()                   # colour hint points (engine Hints) in effect; hints.py changes them
+    sidecars: tuple = ()                # where hints saved with an earlier result may be (sidecar.py);
+                                        # () once looked at, on the first run with weights that take hints
+    reference: Reference | None = None  # a colour photo the result leans toward (read for this model's bins)
+    reference_name: str = ""
+    reference_strength: float = 0.5
+
+    def pulled(self, prediction: Prediction) -> Prediction:
+        """The prediction with this item's reference pull (none without a reference): what is shown
+        and saved. Costs one vector: the network's output is shared."""
+        return prediction.with_reference(self.reference, self.reference_strength)
 
     def status(self) -> str:
         """The second line in the list."""

@@ -12,7 +12,7 @@ from typing import Union
 
 from PyQt5.QtGui import QImage
 
-from engine import Prediction
+from engine import Canvas, Prediction, Reference
 
 
 @dataclass
@@ -21,6 +21,13 @@ class ColorizeJob:
     path: Path                        # the source file
     temperature: float | None         # None: the model's default (always None for a video)
     video_dst: Path | None = None     # a video: where its colorized copy goes (the session's folder)
+    # filled in just before it runs (see Session.prepare): what the item holds by then
+    hints: tuple = ()                 # colour hint points (engine Hints)
+    reference: Reference | None = None
+    reference_strength: float = 0.5
+    sidecars: tuple = ()              # where hints saved with an earlier result may be (first run)
+    canvas: Canvas | None = None      # a rerun (new hints): the item's cached canvas and display copy,
+    before: QImage | None = None      # so that the file is neither read nor converted again
 
 
 @dataclass
@@ -32,8 +39,11 @@ class SaveJob:
     quality: int = 95                 # JPEG/WebP quality
     is_video: bool = False
     # filled in just before it runs (see Session.prepare): what the item holds by then
-    prediction: Prediction | None = None  # the cached one, if any (else the file is read again)
+    prediction: Prediction | None = None  # the cached one, if made with these hints (else the file is read again)
     video_file: Path | None = None        # a video: the colorized copy to write out
+    hints: tuple = ()                     # colour hint points: the network's input, and the sidecar's content
+    reference: Reference | None = None
+    reference_strength: float = 0.5
 
 
 Job = Union[ColorizeJob, SaveJob]
@@ -48,6 +58,9 @@ class Colorized:
     thumbnail: QImage
     seconds: float                    # read + network + render, what the status bar reports
     in_colour: bool                   # the source already had colour (engine.is_colour)
+    hints: tuple = ()                 # the hint points the network ran with
+    restored: tuple | None = None     # points read from a sidecar on the first run (None: not looked for)
+    note: str = ""                    # what the sidecar gave (restored, or why it was ignored)
 
 
 @dataclass
@@ -65,7 +78,8 @@ class ColorizedVideo:
 
 @dataclass
 class Rendered:
-    """A re-render at another vividness; a preview is screen-sized, made while the slider is dragged."""
+    """A re-render at another vividness or reference strength; a preview is screen-sized, made while
+    a slider is dragged."""
     item_id: int
     temperature: float | None
     after: QImage

@@ -67,6 +67,12 @@ class JobQueue(QObject):
         self.progress.emit(self._ended, self._total)
         self._next()
 
+    def resubmit(self, job: ColorizeJob) -> None:
+        """Queue a rerun first, unless one for its item waits already: that one is prepared with the
+        item's state when it is sent, so rapid changes (hint points) cost one run after the running one."""
+        if not any(j.item_id == job.item_id and isinstance(j, ColorizeJob) for j in self._pending):
+            self.submit([job], urgent=True)
+
     def promote(self, item_id: int) -> None:
         """Run this item's waiting colorize job next (the user is looking at it)."""
         for job in list(self._pending):

@@ -16,6 +16,7 @@ from engine import IMAGE_WRITE, VIDEO_WRITE, output_path
 from .items import Item, State
 from .jobs import SaveJob
 from .session import Session, path_key
+from .sidecar import sidecar_of
 
 # What Save As and Save All offer (the engine also writes BMP, which is no use for photos)
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
@@ -188,6 +189,16 @@ class Saver:
             if not ok:
                 return None
         return path, quality
+
+    def sidecars(self, item: Item) -> tuple[Path, ...]:
+        """Where hints saved with an earlier result of this photo may be (sidecar.py): beside Save
+        As's proposal, in the folder it proposes and in the photo's own, in any format. None for
+        pasted images (their names repeat from session to session) and videos."""
+        if item.pasted or item.is_video:
+            return ()
+        proposed = Path(remembered_folder(self.settings, "save/folder", item.path.parent))
+        folders = dict.fromkeys([proposed, item.path.parent])  # (once, when they are the same)
+        return tuple(sidecar_of(folder / default_name(item, ext)) for folder in folders for ext in IMAGE_WRITE)
 
     def _originals(self) -> set[str]:
         return {path_key(i.path) for i in self.session.items.values()}

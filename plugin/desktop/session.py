@@ -9,9 +9,10 @@ An item's life:
     FAILED, CANCELLED --requeue (Retry)--> WAITING
 
 A DONE item may run again without leaving DONE: when its full-resolution data was let go to save
-memory (cache.py) and it is selected or reloaded. Saving never changes an item's state, only its
-note. Each transition takes what the worker reported and returns the item it changed, or None when
-the item was removed meanwhile; showing the change is the window's business, not this module's.
+memory (cache.py) and it is selected or reloaded, or when its colour hint points change. Saving
+never changes an item's state, only its note. Each transition takes what the worker reported and
+returns the item it changed, or None when the item was removed meanwhile; showing the change is
+the window's business, not this module's.
 """
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ class Session:
         self.paste_dir.mkdir()
         self.video_dir.mkdir()
         self.batch = Counter()           # what the current batch did, for the summary at its end
+        self.batch_notes: list[str] = []  # and what the hints sidecars gave (restored, or ignored: why)
         self._ids = itertools.count(1)
         self._pasted = itertools.count(1)
 
@@ -127,16 +129,22 @@ class Session:
         return SaveJob(item.id, item.path, item.temperature, dst, quality, is_video=item.is_video)
 
     def prepare(self, job: Job) -> None:
-        """Just before a job runs: the item's latest vividness, and for a save what it holds by
-        then (its cached prediction, so the network need not run again, or its colorized video)."""
+        """Just before a job runs: the item's latest vividness, hint points and reference; for a
+        colorize job its cached canvas (a rerun need not read the file) and the sidecars still to
+        look at; for a save what it holds by then (its cached prediction when made with these
+        points, so the network need not run again, or its colorized video)."""
         item = self.items.get(job.item_id)
         if item is None:
             return
         job.temperature = None if item.is_video else item.temperature
+        job.hints, job.reference, job.reference_strength = item.hints, item.reference, item.reference_strength
+        entry = self.cache.peek(item.id)
         if isinstance(job, SaveJob):
-            entry = self.cache.peek(item.id)
-            job.prediction = entry.prediction if entry else None
+            job.prediction = entry.prediction if entry and entry.hints == item.hints else None
             job.video_file = item.video
+        else:
+            job.sidecars = item.sidecars
+            job.canvas, job.before = (entry.prediction.canvas, entry.before) if entry else (None, None)
 
     # --- what the worker reported ----------------------------------------------------------
 
@@ -157,16 +165,22 @@ class Session:
             item.saved_to, item.saved_quality = result, job.quality
             item.note = f"saved as {result.name}"
             return item
-        self.batch["colorized"] += 1
+        if job.canvas is None:  # a rerun with new hint points is no news for the batch's summary
+            self.batch["colorized"] += 1
+            if result.in_colour:
+                self.batch["already in colour"] += 1
         item.state, item.error = State.DONE, ""
         item.seconds, item.thumbnail, item.in_colour = result.seconds, result.thumbnail, result.in_colour
-        if item.in_colour:
-            self.batch["already in colour"] += 1
         if isinstance(result, ColorizedVideo):
             item.video, item.preview = result.path, (result.before, result.after)
             item.note = f"{result.frames} frames" + (f" ({result.warning})" if result.warning else "")
         elif isinstance(result, Colorized):
-            self.cache.put(item.id, Entry(result.prediction, result.before, result.after),
+            if result.restored is not None:  # the sidecars were looked at: only once
+                item.hints, item.sidecars = result.restored, ()
+            if result.note:
+                item.note = result.note
+                self.batch_notes.append(f"{item.name}: {result.note}")
+            self.cache.put(item.id, Entry(result.prediction, result.before, result.after, hints=result.hints),
                            keep=() if current is None else (current,))
         return item
 
@@ -194,10 +208,15 @@ class Session:
         return item
 
     def summary(self) -> str:
-        """What the batch that just ended did ("" if nothing), and start counting anew."""
+        """What the batch that just ended did ("" if nothing), on one line with the first sidecar
+        note (the others are on their rows), and start counting anew."""
         order = ("colorized", "already in colour", "failed", "saved", "not saved", "cancelled")
         text = ", ".join(f"{self.batch[k]} {k}" for k in order if self.batch[k])
+        if self.batch_notes:
+            more = len(self.batch_notes) - 1
+            text += f"; {self.batch_notes[0]}" + (f" (and {more} more, see the list)" if more else "")
         self.batch.clear()
+        self.batch_notes.clear()
         return text
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
-"""The main window: the item list, the before/after view and the vividness control, with menus,
-toolbar and status bar, wired to the job queues. No engine work runs in this thread (see worker.py),
-no colour math is done here (the engine renders) and the items' bookkeeping is session.py's: the
-window asks, shows and forwards."""
+"""The main window: the item list, the before/after view, the vividness and reference controls and
+hint mode, with menus, toolbar and status bar, wired to the job queues. No engine work runs in this
+thread (see worker.py), no colour math is done here (the engine renders), the items' bookkeeping is
+session.py's and hint and reference editing are hints.py's and reference.py's: the window asks,
+shows and forwards."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,22 +10,25 @@ from pathlib import Path
 from PyQt5.QtCore import QByteArray, QSettings, Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QImage
 from PyQt5.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                             QPushButton, QSplitter, QVBoxLayout, QWidget)
+                             QPushButton, QSplitter, QToolBar, QVBoxLayout, QWidget)
 
-from engine import __version__
+from engine import Prediction, __version__
 
 from . import vividness as vivid
-from .actions import Commands
+from .actions import HINTS_TIP, NO_HINTS_TIP, Commands
 from .banner import Banner
 from .cache import DEFAULT_BUDGET, PredictionCache
 from .compare_view import CompareView
+from .hints import HintEditor, HintHistory
 from .inputs import OPEN_FILTERS, collect_files, droppable, image_in, paths_in
 from .items import IN_COLOUR, Item, ItemList, State
 from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
 from .preview import preview_prediction
 from .queues import JobQueue, RenderQueue
+from .reference import ReferenceControl, ReferenceEditor
 from .saving import Saver, remembered_folder
 from .session import Session
+from .swatches import SwatchPopup
 from .vividness import VividnessControl
 from .worker import ModelInfo, RenderWorker, Worker, start_thread
 
@@ -81,6 +85,7 @@ class MainWindow(QMainWindow):
         self.queue.idle.connect(self._on_idle)
         self.renderer.ready.connect(self._on_rendered)
         self.renderer.failed.connect(lambda item_id, msg: self.banner.show_message(f"Could not re-render: {msg}"))
+        self.render_worker.reference_failed.connect(lambda item_id, msg: self.statusBar().showMessage(msg, 10000))
 
     def _build_ui(self):
         self.setWindowTitle("Colorize")
@@ -102,6 +107,16 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([280, 920])
         self.setCentralWidget(self.splitter)
         self.vividness = VividnessControl()
+        self.reference = ReferenceControl()
+        self.reference_editor = ReferenceEditor(control=self.reference, parent=self, settings=self.settings,
+                                                current=self.current_item, find=self.items.get,
+                                                prediction=self._shown_prediction, render=self._render,
+                                                changed=self._look_changed)
+        self.reference_editor.load.connect(self.render_worker.load_reference)
+        self.render_worker.reference_loaded.connect(self.reference_editor.loaded)
+        self.hint_history = HintHistory(self._on_hints_changed, self)
+        self.hint_editor = HintEditor(view=self.view, history=self.hint_history, popup=SwatchPopup(self),
+                                      current=self.current_item, prediction=self._shown_prediction)
         self.commands = Commands(self)
         self.commands.fill_menus(self.menuBar())
         self._build_toolbar()
@@ -113,12 +128,19 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _build_toolbar(self):
-        tools = self.addToolBar("Main")
-        tools.setObjectName("main-toolbar")
-        tools.setMovable(False)
-        tools.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-        self.commands.fill_toolbar(tools)
-        tools.addWidget(self.vividness)
+        self.commands.fill_toolbar(self._toolbar("Main", "main-toolbar"))
+        self.addToolBarBreak()  # the colour controls get a row of their own: one row would not fit 1280 px
+        colours = self._toolbar("Colours", "colours-toolbar")
+        colours.addAction(self.commands.hints)
+        colours.addWidget(self.vividness)
+        colours.addWidget(self.reference)
+
+    def _toolbar(self, title: str, name: str) -> QToolBar:
+        bar = self.addToolBar(title)
+        bar.setObjectName(name)
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        return bar
 
     def _build_status_bar(self):
         bar = self.statusBar()
@@ -177,6 +199,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         if self._recolorize_on_load:
             self._recolorize_on_load = False
+            self._put_aside(info.takes_hints)
             self.cache.clear()
             self._requeue(list(self.items.values()))
         self._show_current()
@@ -201,6 +224,7 @@ class MainWindow(QMainWindow):
         files, notes = collect_files(paths)
         new, repeated = self.session.add(files, vivid.remembered(self.settings), pasted)
         for item in new:
+            item.sidecars = self.saver.sidecars(item)
             self.list.add(item)
         self.queue.submit([self.session.colorize_job(i) for i in new])
         if new:
@@ -324,10 +348,14 @@ class MainWindow(QMainWindow):
                 self._show_current()
         else:
             self.last_run_label.setToolTip(f"{item.name}: read, network and full-resolution render")
-            if current:
+            if current and job.canvas is not None and self.view.has_images:
+                self.view.set_after(result.after)  # a rerun with new hints: same photo, same zoom and pan
+            elif current:
                 self.view.set_images(result.before, result.after)
-            if item.temperature != job.temperature:  # the slider moved while it ran
-                self.renderer.request(item.id, result.prediction, item.temperature)
+                self._show_hints(item)
+            look = (item.temperature, item.reference, item.reference_strength)
+            if look != (job.temperature, job.reference, job.reference_strength):  # a slider moved while it ran
+                self._render(item)
         if item.in_colour:
             self.statusBar().showMessage(f"{item.name}: {IN_COLOUR}", 8000)
 
@@ -403,7 +431,11 @@ class MainWindow(QMainWindow):
             return
         self.setWindowTitle(f"{item.name} — Colorize")
         self.vividness.set_temperature(item.temperature)
+        self.reference_editor.show(item)
+        self._show_hints(item)
         entry = self.cache.get(item.id)
+        if entry is not None and entry.hints != item.hints and not self.queue.has(item.id):
+            self.queue.resubmit(self.session.colorize_job(item))  # (its rerun with these points was cancelled)
         if item.state is State.DONE and item.preview is not None:
             self.view.set_images(*item.preview)
             self.statusBar().showMessage(f"{item.name} is a video: its first frame is shown. Save (Ctrl+S) or "
@@ -430,23 +462,75 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         item.temperature = temperature
-        item.note = ""  # a saved file no longer matches what is shown
-        self.list.refresh(item)
+        self._look_changed(item)
         vivid.remember(self.settings, temperature)
-        entry = self.cache.peek(item.id)
-        if entry is not None:  # else the job that brings it back renders at this temperature
-            self.renderer.request(item.id, entry.prediction, temperature)
+        self._render(item)
 
     def _on_preview(self, temperature: float) -> None:
-        """The slider is being dragged: a screen-sized render follows it (see preview.py)."""
+        """The vividness slider is being dragged: a screen-sized render follows it (see preview.py)."""
         item = self.current_item()
-        entry = None if item is None else self.cache.peek(item.id)
-        if entry is None:
+        if item is not None:
+            self._render(item, (temperature, item.reference_strength))
+
+    def _look_changed(self, item: Item) -> None:
+        """The item's vividness, reference or hints changed."""
+        item.note = ""  # a saved file no longer matches what is shown
+        self.list.refresh(item)
+
+    def _render(self, item: Item, preview: tuple[float | None, float] | None = None) -> None:
+        """Render the item's result again at its vividness and reference strength, which it keeps; or,
+        while a slider is dragged, preview = (temperature, strength): a screen-sized render, shown only."""
+        entry = self.cache.peek(item.id)
+        if entry is None:  # the job that brings it back renders as the item says
+            return
+        if preview is None:
+            self.renderer.request(item.id, item.pulled(entry.prediction), item.temperature)
             return
         if entry.preview is None:
             side = round(max(self.view.width(), self.view.height()) * self.view.devicePixelRatioF())
             entry.preview = preview_prediction(entry.prediction, side)
-        self.renderer.request(item.id, entry.preview or entry.prediction, temperature, preview=True)
+        temperature, strength = preview
+        small = entry.preview or entry.prediction
+        self.renderer.request(item.id, small.with_reference(item.reference, strength), temperature, preview=True)
+
+    # --- hint points -----------------------------------------------------------------------
+
+    def hint_mode_toggled(self) -> None:
+        """Colorize ▸ Hint Mode (H)."""
+        self._update_actions()
+        if self.commands.hints.isChecked():
+            self.statusBar().showMessage("Hint mode: click the result side of the photo to give a spot a colour", 8000)
+
+    def _on_hints_changed(self, item: Item) -> None:
+        """The item's points changed (or an undo changed them back): the network runs again with
+        them; rapid changes coalesce into one run (JobQueue.resubmit)."""
+        self._look_changed(item)
+        if item is self.current_item():
+            self.view.set_hints(item.hints)
+        self.queue.resubmit(self.session.colorize_job(item))
+
+    def _show_hints(self, item: Item) -> None:
+        self.hint_history.select(item)
+        self.view.set_hints(item.hints)
+        self.view.select_hint(None)
+
+    def _shown_prediction(self, item: Item) -> Prediction | None:
+        """What the item shows, as a Prediction (its reference applied), if it is in memory."""
+        entry = self.cache.peek(item.id)
+        return None if entry is None else item.pulled(entry.prediction)
+
+    def _put_aside(self, takes_hints: bool) -> None:
+        """Other weights were loaded: references were read for the old model's colour bins, and
+        weights without hint inputs cannot follow points; so these go, with a note."""
+        lost = 0
+        for item in self.items.values():
+            lost += item.reference is not None or (bool(item.hints) and not takes_hints)
+            item.reference, item.reference_name = None, ""
+            if not takes_hints:
+                self.hint_history.clear(item)
+        if lost:
+            what = "references" if takes_hints else "references and hint points"
+            self.statusBar().showMessage(f"Other weights: the {what} of {lost} photo(s) were removed", 10000)
 
     @pyqtSlot(object)
     def _on_rendered(self, rendered: Rendered):
@@ -479,6 +563,15 @@ class MainWindow(QMainWindow):
         self.commands.retry.setEnabled(any(i.state in (State.FAILED, State.CANCELLED) for i in self.items.values()))
         self.commands.cancel.setEnabled(self.queue.busy)
         self.vividness.setEnabled(done and not item.is_video)  # a video is colorized at the model's default
+        self.reference.setEnabled(done and not item.is_video)
+        takes_hints = self.model is not None and self.model.takes_hints
+        self.commands.hints.setEnabled(takes_hints)
+        self.commands.hints.setToolTip(HINTS_TIP if takes_hints else NO_HINTS_TIP)
+        if not takes_hints:
+            self.commands.hints.setChecked(False)
+        editing = self.commands.hints.isChecked() and done and not item.is_video
+        self.view.set_hint_mode(editing)
+        self.commands.set_hint_editing(editing)
         for action in self.commands.zoom():
             action.setEnabled(item is not None)
         if item is None:
@@ -501,6 +594,7 @@ class MainWindow(QMainWindow):
         self.session.forget(ids)
         for item_id in ids:
             self.renderer.forget(item_id)
+            self.hint_history.forget(item_id)
             self.list.remove(item_id)
         self._show_current()
 

@@ -1,4 +1,5 @@
-"""What runs off the GUI thread: loading the model, colorizing, re-rendering and saving.
+"""What runs off the GUI thread: loading the model, colorizing, re-rendering, reading reference
+photos and saving.
 
 Each worker object lives in its own QThread and receives one request at a time through a queued
 signal (queues.py decides what to send, and when). Every failure becomes a one-line message for
@@ -16,10 +17,11 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from engine import Canvas, Colorizer, ColorizeError, colorize_video, copy_video, first_frame, is_colour
+from engine import Canvas, Colorizer, ColorizeError, Reference, colorize_video, copy_video, first_frame, is_colour
 
 from .images import thumbnail, to_qimage
 from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
+from .sidecar import restore, write_sidecar
 
 
 @dataclass
@@ -28,6 +30,7 @@ class ModelInfo:
     device: str          # "cpu" or "cuda"
     weights: Path
     temperature: float   # the model's default
+    takes_hints: bool    # the weights follow colour hint points
 
 
 class Cancelled(Exception):
@@ -84,7 +87,7 @@ class Worker(QObject):
             self.load_failed.emit(self.load_error)
             return
         c = self.colorizer
-        self.loaded.emit(ModelInfo(c.backend, c.device, c.bundle.root, c.temperature))
+        self.loaded.emit(ModelInfo(c.backend, c.device, c.bundle.root, c.temperature, c.takes_hints))
 
     @pyqtSlot(object)
     def run(self, job: Job):
@@ -112,16 +115,34 @@ class Worker(QObject):
         if job.video_dst is not None:
             return self._colorize_video(job, start)
         colorizer = self._model()
-        # read as the command reads it (16-bit colour, metadata), so that Save keeps what it keeps
-        canvas = Canvas.of(job.path)
+        # a rerun has the cached canvas; else read as the command reads it (16-bit colour, metadata),
+        # so that Save keeps what it keeps
+        canvas = job.canvas if job.canvas is not None else Canvas.of(job.path)
         self._check()
-        prediction = colorizer.predict(canvas)
+        hints, restored, note = self._hints(job, colorizer, canvas)
+        prediction = colorizer.predict(canvas, hints=hints)
         self._check()
-        after = to_qimage(prediction.render(job.temperature))
+        after = to_qimage(prediction.with_reference(job.reference, job.reference_strength).render(job.temperature))
         seconds = time.perf_counter() - start  # what the engine costs; the display copies below are ours
-        pic = canvas.picture
-        before = pic.samples if pic.alpha is None else np.dstack([pic.samples, pic.alpha])
-        return Colorized(prediction, to_qimage(before), after, thumbnail(after), seconds, canvas.has_colour)
+        before = job.before
+        if before is None:
+            pic = canvas.picture
+            before = to_qimage(pic.samples if pic.alpha is None else np.dstack([pic.samples, pic.alpha]))
+        return Colorized(prediction, before, after, thumbnail(after), seconds, canvas.has_colour, hints, restored,
+                         note)
+
+    @staticmethod
+    def _hints(job: ColorizeJob, colorizer: Colorizer, canvas: Canvas) -> tuple[tuple, tuple | None, str]:
+        """The points to run with, the points restored from a sidecar (None when none was looked
+        for) and what the sidecar gave: on a photo's first run with weights that take hints, the
+        points saved with an earlier result, else the item's own."""
+        if not colorizer.takes_hints:  # (a job prepared before weights without hint inputs were loaded)
+            return (), None, ""
+        if not job.sidecars:
+            return job.hints, None, ""
+        h, w = canvas.luminance.shape
+        hints, note = restore(job.sidecars, (w, h))
+        return hints, hints, note
 
     def _colorize_video(self, job: ColorizeJob, start: float) -> ColorizedVideo:
         colorizer = self._model()
@@ -142,17 +163,23 @@ class Worker(QObject):
                 raise ColorizeError("the video is not colorized yet")
             copy_video(job.video_file, job.dst)
             return job.dst
-        prediction = job.prediction or self._model().predict(job.path)
+        prediction = job.prediction or self._model().predict(job.path, hints=job.hints)
         self._check()
+        prediction = prediction.with_reference(job.reference, job.reference_strength)
         prediction.save(job.dst, job.temperature, quality=job.quality)  # 16-bit sources stay 16-bit
+        h, w = prediction.canvas.luminance.shape
+        write_sidecar(job.dst, job.hints, (w, h))  # (or removes a stale one: these hints are the result's)
         return job.dst
 
 
 class RenderWorker(QObject):
-    """Re-renders a cached Prediction at another vividness: no network, only the engine's render."""
+    """Re-renders a cached Prediction at another vividness or reference: no network, only the
+    engine's render. Also reads reference photos, which may be large."""
 
     rendered = pyqtSignal(object)        # Rendered
     failed = pyqtSignal(int, str)        # item id, message
+    reference_loaded = pyqtSignal(int, str, object)  # item id, the photo's name, Reference
+    reference_failed = pyqtSignal(int, str)          # item id, the engine's one line
 
     @pyqtSlot(object)
     def render(self, request: tuple):
@@ -163,3 +190,14 @@ class RenderWorker(QObject):
             self.rendered.emit(Rendered(item_id, temperature, after, None if preview else thumbnail(after), preview))
         except Exception as e:  # noqa: BLE001
             self.failed.emit(item_id, describe(e))
+
+    @pyqtSlot(object)
+    def load_reference(self, request: tuple):
+        """request = (item id, path, the model's ChromaBins): read a reference photo once, for those bins."""
+        item_id, path, bins = request
+        try:
+            reference = Reference.of(path, bins)
+        except Exception as e:  # noqa: BLE001 -- a bad reference is a message, never the thread's end
+            self.reference_failed.emit(item_id, describe(e))
+        else:
+            self.reference_loaded.emit(item_id, Path(path).name, reference)

@@ -4,12 +4,16 @@
 
 Exports the active layer to a temporary PNG, runs the engine's `colorize` command on it (the command
 recorded at install time in colorize_gimp.json next to this file), and adds the result as a new
-layer "Colorized" above the original, masked to the selection if there is one.  The original layer
-is never touched; on any failure the image is left as it was and GIMP shows one message.  Needs
+layer "Colorized" above the original, masked to the selection if there is one.  If the image has a
+layer named "Colour hints" (or "Color hints", any case), its colour dabs on transparency are
+exported too, aligned with the active layer, and passed to the engine as local colour hints
+(--hints; only weights fine-tuned with hints take them).  The original layer and the hint layer
+are never touched; on any failure the image is left as it was and GIMP shows one message.  Needs
 only GIMP's own Python (no numpy, no torch): the network runs in the engine's process.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +29,7 @@ from gi.repository import Gio, GLib, GObject  # noqa: E402
 PROC = "plug-in-colorize-automatically"
 CONFIG = os.path.splitext(os.path.abspath(__file__))[0] + ".json"
 LAYER_NAME = "Colorized"
+HINT_LAYER_NAMES = ("colour hints", "color hints")   # compared case-insensitively, spaces squeezed
 
 
 class PluginError(Exception):
@@ -55,11 +60,13 @@ def engine_env():
     return env
 
 
-def run_engine(src, dst, temperature):
+def run_engine(src, dst, temperature, hints=None, hint_name=None):
     command, weights, timeout = load_config()
     args = list(command) + [src, "-o", dst]
     if temperature > 0:
         args += ["--temperature", "%.3f" % temperature]
+    if hints:
+        args += ["--hints", hints]
     if weights:
         args += ["--weights", weights]
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)          # no console window on Windows
@@ -85,8 +92,13 @@ def run_engine(src, dst, temperature):
             proc.wait()
         proc.stderr.close()
     if proc.returncode != 0 or not os.path.isfile(dst):
-        lines = [ln for ln in err.splitlines() if ln.strip()]
+        # the reason, not the batch summary ("0 colorized, 0 kept, 1 failed") the command ends with
+        lines = [ln for ln in err.splitlines() if ln.strip() and not re.search(r"\d+ failed \(", ln)]
         detail = lines[-1] if lines else "exit status %d" % proc.returncode
+        if hints and "take no colour hints" in detail:
+            detail += (f". The image has a colour hint layer {hint_name!r}: install weights fine-tuned "
+                       "with hints (colorize-install-gimp --weights DIR), or rename or delete that layer "
+                       "to colorize without hints")
         raise PluginError(f"the colorize engine failed: {detail}")
 
 
@@ -105,13 +117,69 @@ def export_drawable(drawable, path):
         scratch.delete()
 
 
+def all_layers(layers):
+    """The layers top to bottom, the layers inside groups after their group."""
+    for layer in layers:
+        yield layer
+        if layer.is_group():
+            yield from all_layers(layer.get_children())
+
+
+def find_hint_layer(image):
+    """The topmost (non-group) layer named "Colour hints" or "Color hints", any case; or None."""
+    for layer in all_layers(image.get_layers()):
+        if not layer.is_group() and " ".join(layer.get_name().split()).casefold() in HINT_LAYER_NAMES:
+            return layer
+    return None
+
+
+def check_hint_layer(image, drawable, hint):
+    """Refuse, before anything is done, a hint layer that cannot give hints for this drawable."""
+    name = hint.get_name()
+    if hint.get_id() == drawable.get_id():
+        raise PluginError(f"the active layer is the colour hint layer {name!r}: select the photo's layer "
+                          "to colorize it (the hints are read from this layer)")
+    if image.get_base_type() != Gimp.ImageBaseType.RGB:
+        raise PluginError(f"the image is greyscale, so its colour hint layer {name!r} cannot hold colours: "
+                          "convert the image to RGB (Image > Mode > RGB), then paint the hints")
+    if not hint.has_alpha():
+        raise PluginError(f"the colour hint layer {name!r} has no transparency: the hints must be colour "
+                          "dabs on a transparent layer (Layer > Transparency > Add Alpha Channel)")
+
+
+def export_hints(hint, drawable, path):
+    """Save the hint layer as an 8-bit RGBA PNG aligned with the exported drawable: the drawable's
+    size, the hint layer's pixels at their place relative to the drawable, transparent elsewhere.
+    Its visibility, opacity and mode do not matter (the layer itself is only read)."""
+    scratch = Gimp.Image.new(drawable.get_width(), drawable.get_height(), Gimp.ImageBaseType.RGB)
+    try:
+        layer = Gimp.Layer.new_from_drawable(hint, scratch)
+        scratch.insert_layer(layer, None, 0)
+        (_, hx, hy), (_, dx, dy) = hint.get_offsets(), drawable.get_offsets()
+        layer.set_offsets(hx - dx, hy - dy)
+        layer.set_visible(True)
+        layer.set_opacity(100.0)
+        layer.set_mode(Gimp.LayerMode.NORMAL)
+        layer.resize_to_image_size()            # cropped to the drawable, transparent where it had no pixels
+        if not Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, scratch, Gio.File.new_for_path(path), None):
+            raise PluginError("GIMP could not export the colour hint layer to a temporary PNG")
+    finally:
+        scratch.delete()
+
+
 def colorize(image, drawable, temperature):
+    hint = find_hint_layer(image)
+    if hint is not None:
+        check_hint_layer(image, drawable, hint)
     workdir = tempfile.mkdtemp(prefix="gimp-colorize-")
     try:
         src, dst = os.path.join(workdir, "in.png"), os.path.join(workdir, "out.png")
+        hints = os.path.join(workdir, "hints.png") if hint is not None else None
         Gimp.progress_init("Colorizing\u2026")
         export_drawable(drawable, src)
-        run_engine(src, dst, temperature)
+        if hint is not None:
+            export_hints(hint, drawable, hints)
+        run_engine(src, dst, temperature, hints, hint.get_name() if hint is not None else None)
         result = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(dst))
         if result is None or not result.get_layers():
             raise PluginError("GIMP could not load the colorized image")
@@ -153,7 +221,9 @@ class ColorizePlugIn(Gimp.PlugIn):
             "Colorize a black-and-white photo automatically",
             "Adds a layer 'Colorized' above the active layer with colours predicted by a small neural "
             "network (the colorize engine); the original layer is kept. With a selection, the new layer "
-            "is masked to it. Temperature: lower is more vivid, 1 is muted, 0 uses the model's default.",
+            "is masked to it. Temperature: lower is more vivid, 1 is muted, 0 uses the model's default. "
+            "Colour dabs on a transparent layer named 'Colour hints' are local colour hints (weights "
+            "fine-tuned with hints only).",
             name)
         procedure.set_attribution("colorize project", "colorize project, MIT licence", "2025")
         procedure.add_double_argument(
