@@ -74,7 +74,7 @@ class TemporalFilter:
         """This frame's low-resolution luminance (h, w) in [0, 1] and bin distribution (h, w, n)
         -> the distribution averaged with the motion-compensated past, (h, w, n)."""
         y = np.ascontiguousarray(y, np.float32)
-        probs = np.asarray(probs, np.float32)
+        probs = np.ascontiguousarray(probs, np.float32)  # bins last and contiguous: 2x faster below
         if self.probs is None or self.probs.shape != probs.shape:  # first frame, or a new size
             self.probs = probs
         else:
@@ -89,6 +89,9 @@ class TemporalFilter:
                     overlap = np.sqrt(past * probs).sum(-1).clip(0, 1)
                     a *= overlap ** self.cfg.agreement_power
                 a = a[..., None]
-                self.probs = a * past + (1 - a) * probs
+                past -= probs  # in place: a * past + (1 - a) * probs without two more 256-bin arrays
+                past *= a
+                past += probs
+                self.probs = past
         self.prev_y = y
         return self.probs
