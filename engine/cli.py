@@ -258,8 +258,7 @@ def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
     """Refuse, before anything is written, hints that cannot apply (ColorizeError)."""
     if not (args.hint or args.hints):
         return
-    if not colorizer.takes_hints:
-        raise ColorizeError("these weights take no colour hints (train them with training.hints)")
+    colorizer.check_takes_hints()
     if args.hint and (args.hints or n_inputs > 1):
         raise ColorizeError("--hint points belong to one input photo (use --hints with a folder for several)")
     if args.hints:

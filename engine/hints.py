@@ -30,11 +30,11 @@ def parse_hint(text: str) -> Hint:
     """'X,Y,COLOUR' (as the command line takes it; COLOUR as parse_colour reads it) -> a Hint."""
     parts = text.split(",")
     try:
+        if len(parts) != 3:
+            raise ValueError
         x, y = float(parts[0]), float(parts[1])
-    except (ValueError, IndexError):
+    except ValueError:
         raise ColorizeError(f"hint {text!r} is not X,Y,#RRGGBB") from None
-    if len(parts) != 3:
-        raise ColorizeError(f"hint {text!r} is not X,Y,#RRGGBB")
     return Hint(x, y, parse_colour(parts[2]))
 
 

@@ -330,6 +330,11 @@ class Colorizer:
         """Whether these weights follow local colour hints (a model fine-tuned by training.hints)."""
         return bool(self.bundle.model.get("hints", False))
 
+    def check_takes_hints(self) -> None:
+        """Raise ColorizeError unless these weights follow colour hints."""
+        if not self.takes_hints:
+            raise ColorizeError("these weights take no colour hints (train them with training.hints)")
+
     def predict(self, image, hints=None, reference=None, reference_strength: float = 0.5) -> Prediction:
         """Run the network once; the Prediction renders any temperature without running it again.
 
@@ -343,8 +348,8 @@ class Colorizer:
         canvas = Canvas.of(image)
         y = canvas.network_input(self.working_size)
         planes = hint_planes(hints, canvas.luminance.shape, y.shape[2:])
-        if planes is not None and not self.takes_hints:
-            raise ColorizeError("these weights take no colour hints (train them with training.hints)")
+        if planes is not None:
+            self.check_takes_hints()
         logits = self.net(y, planes)[0]
         pred = Prediction(logits, canvas, self.bundle.bins, self.temperature)
         return pred if reference is None else pred.with_reference(reference, reference_strength)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from engine.color import rgb_to_yuv
-from engine.pipeline import Canvas, Prediction
+from engine.pipeline import Canvas, Colorizer, Prediction
 from engine.weights import load_bundle
 
 P_NONE = 0.25        # share of training crops without any hint: the automatic case stays trained
@@ -49,24 +49,11 @@ def training_hints(uv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([hint_planes(u, int(n), rng) for u, n in zip(uv, counts)])
 
 
-def load_torch(weights: Path):
-    """(bundle, torch UNet in eval mode) of a weights folder."""
-    from safetensors.torch import load_file
-
-    from engine.model import ModelConfig, UNet
-
-    bundle = load_bundle(weights)
-    model = UNet(ModelConfig.from_dict(bundle.model)).eval()
-    model.load_state_dict(load_file(str(bundle.safetensors_path)))
-    return bundle, model
-
-
-def predict(bundle, model, canvas: Canvas, hints: np.ndarray | None) -> Prediction:
-    """The engine's prediction with hint planes (1, 3, h, w) at the working size, or none."""
-    y = canvas.network_input(bundle.working_size)
-    with torch.no_grad():
-        logits = model(torch.from_numpy(y), torch.from_numpy(hints) if hints is not None and model.cfg.hints else None)
-    return Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature)
+def predict(colorizer: Colorizer, canvas: Canvas, planes: np.ndarray) -> Prediction:
+    """The engine's prediction with hint planes (1, 3, h, w) sampled at the working size (the
+    backends feed them only to weights that take hints)."""
+    logits = colorizer.net(canvas.network_input(colorizer.working_size), planes)[0]
+    return Prediction(logits, canvas, colorizer.bundle.bins, colorizer.temperature)
 
 
 def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: int = 0) -> dict:
@@ -79,7 +66,8 @@ def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: 
     from engine.color import yuv_to_rgb
     from training.evaluate import Scores, colourfulness
 
-    bundle, model = load_torch(weights)
+    colorizer = Colorizer(weights, backend="onnx")
+    bundle = colorizer.bundle
     scores = {n: Scores() for n in points}
     at_hints = {n: [] for n in points if n}
     truth_bins, truth_colour = [], []
@@ -95,7 +83,7 @@ def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: 
         truth_colour.append(colourfulness(truth))
         for n in points:
             hints = hint_planes(rgb_to_yuv(small)[..., 1:], n, np.random.default_rng((seed, i, n)), EVAL_PATCH)[None]
-            out = np.asarray(predict(bundle, model, canvas, hints).render(), np.float32)
+            out = np.asarray(predict(colorizer, canvas, hints).render(), np.float32)
             scores[n].add(out, truth, lab)
             if n:  # the hint planes at full resolution: where the hints are, and their chroma there
                 full = np.stack([np.asarray(Image.fromarray(p).resize(truth.shape[1::-1], Image.NEAREST))
@@ -115,16 +103,12 @@ def figure(weights: Path, photo: Path, points: list[tuple[int, int]], out: Path)
 
     from training.evaluate import contact_sheet
 
-    bundle, model = load_torch(weights)
+    colorizer = Colorizer(weights, backend="onnx")
     truth = np.asarray(Image.open(photo).convert("RGB"))
     canvas = Canvas.of(np.repeat(rgb_to_yuv(truth / 255.0)[..., :1].astype(np.float32), 3, axis=2))  # [0, 1]
     colours = [tuple(int(c) for c in truth[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).mean(0)) for x, y in points]
-    from engine.hints import hint_planes as engine_planes
-
-    shape = canvas.network_input(bundle.working_size).shape[2:]
-    hints = engine_planes([(x, y, c) for (x, y), c in zip(points, colours)], truth.shape[:2], shape)
-    auto = np.asarray(predict(bundle, model, canvas, None).render(), np.float32)
-    hinted = np.asarray(predict(bundle, model, canvas, hints).render(), np.float32)
+    auto = np.asarray(colorizer.predict(canvas).render(), np.float32)
+    hinted = np.asarray(colorizer.predict(canvas, hints=[(x, y, c) for (x, y), c in zip(points, colours)]).render(), np.float32)
     diff = np.abs(hinted - auto).sum(-1, keepdims=True)
     diff = np.repeat(diff / max(diff.max(), 1e-6), 3, axis=2)
     marked = Image.fromarray((hinted.clip(0, 1) * 255).astype(np.uint8))

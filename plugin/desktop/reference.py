@@ -13,14 +13,14 @@ from typing import Callable
 
 from PyQt5.QtCore import QObject, QSettings, Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QIcon
-from PyQt5.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PyQt5.QtWidgets import QFileDialog, QHBoxLayout, QStyle, QToolButton, QWidget
 
 from engine import IMAGE_SUFFIXES, Prediction, Reference
 
 from .items import Item
 from .saving import remembered_folder
+from .vividness import STEPS, percent_slider
 
-STEPS = 100
 FILTER = "Colour photos (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")"
 
 
@@ -37,13 +37,7 @@ class ReferenceControl(QWidget):
         self.button = QToolButton()
         self.button.setText("Reference…")
         self.button.setToolButtonStyle(Qt.ToolButtonTextOnly)
-        self.slider = QSlider(Qt.Horizontal)
-        self.slider.setRange(0, STEPS)
-        self.slider.setPageStep(10)
-        self.slider.setMinimumWidth(100)
-        self.slider.setToolTip("How strongly the colours lean toward the reference photo's")
-        self.value_label = QLabel()
-        self.value_label.setMinimumWidth(self.value_label.fontMetrics().horizontalAdvance("100 %") + 6)
+        self.slider, self.value_label = percent_slider(100, "How strongly the colours lean toward the reference photo's")
         self.clear = QToolButton()
         self.clear.setIcon(QIcon.fromTheme("edit-clear", self.style().standardIcon(QStyle.SP_DialogDiscardButton)))
         self.clear.setToolTip("No reference: back to the network's own colours")

@@ -44,6 +44,19 @@ def remember(settings: QSettings, temperature: float | None) -> None:
     settings.setValue(SETTING, "" if temperature is None else temperature)
 
 
+def percent_slider(width: int, tooltip: str) -> tuple[QSlider, QLabel]:
+    """A 0-STEPS slider and the label beside it that shows its value as a percentage (the
+    vividness and reference-strength controls)."""
+    slider = QSlider(Qt.Horizontal)
+    slider.setRange(0, STEPS)
+    slider.setPageStep(10)
+    slider.setMinimumWidth(width)
+    slider.setToolTip(tooltip)
+    label = QLabel()
+    label.setMinimumWidth(label.fontMetrics().horizontalAdvance("100 %") + 6)
+    return slider, label
+
+
 class VividnessControl(QWidget):
     """Slider + value + reset. Emits the temperature, or None for "the model's default"."""
 
@@ -54,14 +67,9 @@ class VividnessControl(QWidget):
         super().__init__(parent)
         self.default: float | None = None  # the loaded model's default; none until a model is loaded
         self.label = QLabel("Vividness")
-        self.slider = QSlider(Qt.Horizontal)
-        self.slider.setRange(0, STEPS)
-        self.slider.setPageStep(10)
-        self.slider.setMinimumWidth(160)
-        self.slider.setToolTip("Lower: muted, safe colours. Higher: vivid, riskier colours.\n"
-                               "Changes the selected image at once, without running the network again.")
-        self.value_label = QLabel()
-        self.value_label.setMinimumWidth(self.value_label.fontMetrics().horizontalAdvance("100 %") + 6)
+        self.slider, self.value_label = percent_slider(
+            160, "Lower: muted, safe colours. Higher: vivid, riskier colours.\n"
+                 "Changes the selected image at once, without running the network again.")
         self.reset = QToolButton()
         self.reset.setIcon(self.style().standardIcon(QStyle.SP_BrowserReload))
         self.reset.setToolTip("Back to the model's default vividness")
