@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import QApplication, QColorDialog, QFileDialog  # noqa: E40
 
 from engine import Colorizer, Hint  # noqa: E402
 from plugin.desktop.compare_view import CompareView  # noqa: E402
+from plugin.desktop.sidecar import read_sidecar, restore, restored_note, sidecar_of, write_sidecar  # noqa: E402
 from test_app import TIMEOUT_MS, count_runs, drop, expected, grey_file, rgb, wait_idle  # noqa: E402
 from test_app import delete_closed_windows, make_window, settings  # noqa: E402,F401 (fixtures)
 
@@ -280,7 +281,9 @@ def test_save_writes_the_sidecar_and_reopening_restores_the_points(make_window, 
     assert np.array_equal(np.asarray(Image.open(tmp_path / "all" / "photo.png")), result_of(engine, path, hints))
     assert json.loads((tmp_path / "all" / "photo.png.hints.json").read_text()) == doc
 
-    # later: the same photo in a new window finds the points beside Save As's default output
+    # later: the same photo in a new window finds the points in the newest sidecar, here Save As's
+    older = (tmp_path / "out" / "photo-colour.png.hints.json").stat().st_mtime - 60
+    os.utime(tmp_path / "all" / "photo.png.hints.json", (older, older))
     win.shutdown()
     later = make_window(weights=hint_weights)
     runs = count_runs(later)
@@ -300,6 +303,117 @@ def test_save_writes_the_sidecar_and_reopening_restores_the_points(make_window, 
     wait_idle(qtbot, later)
     assert not (tmp_path / "out" / "photo-colour.png.hints.json").exists()
     assert np.array_equal(np.asarray(Image.open(out)), result_of(engine, path))
+
+
+def test_save_all_sidecar_brings_the_points_back(make_window, hint_weights, qtbot, tmp_path, engine):
+    win = make_window(weights=hint_weights)
+    path = grey_file(tmp_path / "in" / "photo.png", size=SIZE)
+    item = open_photo(qtbot, win, path)
+    add_hint(qtbot, win, 30, 40)
+    hints = item.hints
+    assert win.saver.save_all(tmp_path / "all", ".jpg", 90) == 1
+    wait_idle(qtbot, win)
+    assert (tmp_path / "all" / "photo.jpg.hints.json").exists()
+    assert not list((tmp_path / "in").glob("*.hints.json"))  # only Save All's sidecar exists
+
+    win.shutdown()
+    later = make_window(weights=hint_weights)  # the same settings: Save All's folder is remembered
+    runs = count_runs(later)
+    drop(later, [path])
+    wait_idle(qtbot, later)
+    again = later.current_item()
+    assert again.hints == hints and runs.calls == 1
+    assert np.array_equal(shown(later), result_of(engine, path, hints))
+    assert "1 hint point restored from photo.jpg.hints.json" in later.statusBar().currentMessage()
+
+    later.settings.setValue("saveall/folder", str(tmp_path / "gone"))  # a folder since removed: not looked in
+    assert not any("gone" in str(p) for p in later.saver.sidecars(again))
+
+
+def test_save_writes_the_reference_and_reopening_restores_it(make_window, hint_weights, qtbot, tmp_path,
+                                                            monkeypatch, engine):
+    win = make_window(weights=hint_weights)
+    path = grey_file(tmp_path / "in" / "photo.png", size=SIZE)
+    (tmp_path / "refs").mkdir()
+    red = red_photo(tmp_path / "refs" / "red.png")
+    item = open_photo(qtbot, win, path)
+    add_hint(qtbot, win, 30, 40)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(red), "")))
+    win.reference.button.click()
+    qtbot.waitUntil(lambda: item.reference is not None, timeout=TIMEOUT_MS)
+    win.reference.slider.setValue(80)  # (by keys: kept at once)
+    wait_idle(qtbot, win)
+    assert item.reference_strength == 0.8 and item.reference_path == red
+    saved = shown(win)
+    out = tmp_path / "out" / "photo-colour.png"
+    out.parent.mkdir()
+    monkeypatch.setattr(win.saver, "ask_save_path", lambda item: (out, 95))
+    win.saver.save_as()
+    wait_idle(qtbot, win)
+    doc = json.loads((tmp_path / "out" / "photo-colour.png.hints.json").read_text())
+    assert doc["reference"] == {"path": str(red), "strength": 0.8} and len(doc["hints"]) == 1
+
+    win.shutdown()
+    later = make_window(weights=hint_weights)
+    runs = count_runs(later)
+    rendered = []
+    later.renderer.ready.connect(rendered.append)
+    drop(later, [path])
+    wait_idle(qtbot, later)
+    again = later.current_item()
+    assert again.hints == item.hints and again.reference is not None and runs.calls == 1
+    assert (again.reference_name, again.reference_path, again.reference_strength) == ("red.png", red, 0.8)
+    assert np.array_equal(shown(later), saved) and not rendered  # the first render already used it
+    assert np.array_equal(saved, result_of(engine, path, item.hints, reference=red, strength=0.8))
+    assert not np.array_equal(saved, result_of(engine, path, item.hints))
+    assert later.reference.slider.isEnabled() and later.reference.slider.value() == 80
+    assert "red.png" in later.reference.button.toolTip()
+    assert ("1 hint point and reference red.png restored from photo-colour.png.hints.json"
+            in later.statusBar().currentMessage())
+
+    # cleared and saved again: the sidecar keeps the points only
+    later.reference.clear.click()
+    wait_idle(qtbot, later)
+    assert again.reference is None and again.reference_path is None
+    assert later.saver.save_item(again, out)
+    wait_idle(qtbot, later)
+    assert "reference" not in json.loads((tmp_path / "out" / "photo-colour.png.hints.json").read_text())
+
+
+@pytest.mark.parametrize("bad, why", [("deleted", "reference not restored: reference photo"),
+                                      ("greyscale", "reference not restored: reference photo is greyscale")])
+def test_a_sidecar_with_a_bad_reference_restores_the_points_with_a_note(hwin, qtbot, tmp_path, engine, bad, why):
+    path = grey_file(tmp_path / "photo.png", size=SIZE)
+    ref = tmp_path / "ref.png"
+    if bad == "greyscale":
+        grey_file(ref, 3)
+    doc = {"version": 1, "image": {"width": 120, "height": 90}, "hints": [{"x": 5, "y": 6, "colour": "#c02020"}],
+           "reference": {"path": str(ref), "strength": 0.7}}
+    (tmp_path / "photo-colour.png.hints.json").write_text(json.dumps(doc))
+    drop(hwin, [path])
+    wait_idle(qtbot, hwin)
+    item = hwin.current_item()
+    assert item.state.name == "DONE" and item.hints == (Hint(5, 6, (192, 32, 32)),)
+    assert item.reference is None and item.reference_path is None and item.reference_strength == 0.5
+    assert np.array_equal(shown(hwin), result_of(engine, path, item.hints))
+    note = hwin.statusBar().currentMessage()
+    assert "1 hint point restored from photo-colour.png.hints.json; " + why in note and "\n" not in note
+    assert not hwin.reference.slider.isEnabled()
+
+
+def test_the_reference_is_restored_with_weights_that_take_no_hints(make_window, qtbot, tmp_path, colorizer):
+    win = make_window()  # the plain test weights: no hint inputs
+    path = grey_file(tmp_path / "photo.png", size=SIZE)
+    red = red_photo(tmp_path / "red.png")
+    doc = {"version": 1, "image": {"width": 120, "height": 90}, "hints": [{"x": 5, "y": 6, "colour": "#c02020"}],
+           "reference": {"path": str(red), "strength": 1}}
+    (tmp_path / "photo-colour.png.hints.json").write_text(json.dumps(doc))
+    drop(win, [path])
+    wait_idle(qtbot, win)
+    item = win.current_item()
+    assert item.hints == () and item.reference is not None and item.reference_strength == 1.0
+    assert np.array_equal(shown(win), result_of(colorizer, path, reference=red, strength=1.0))
+    assert "reference red.png restored from photo-colour.png.hints.json" in win.statusBar().currentMessage()
 
 
 @pytest.mark.parametrize("content, why", [
@@ -435,3 +549,51 @@ def test_other_weights_put_hints_and_reference_aside(hwin, qtbot, tmp_path, monk
     assert not win.commands.hints.isEnabled() and not win.commands.hints.isChecked() and not win.view.hint_mode
     assert not win.commands.undo.isEnabled()  # an undo would bring back points these weights cannot follow
     assert np.array_equal(shown(win), expected(colorizer, path))
+
+
+# --- the sidecar file --------------------------------------------------------------------------
+
+def test_sidecar_stores_the_reference_path_and_strength(tmp_path):
+    hints = (Hint(1, 2, (255, 0, 16)),)
+    result = tmp_path / "photo-colour.png"
+    write_sidecar(result, hints, (120, 90), (tmp_path / "red.png", 0.25))
+    doc = json.loads(sidecar_of(result).read_text())
+    assert doc["reference"] == {"path": str(tmp_path / "red.png"), "strength": 0.25}
+    assert read_sidecar(sidecar_of(result), (120, 90)) == (hints, (tmp_path / "red.png", 0.25), "")
+
+    write_sidecar(result, (), (120, 90), (tmp_path / "red.png", 1))  # a reference alone is worth a sidecar
+    assert read_sidecar(sidecar_of(result), (120, 90)) == ((), (tmp_path / "red.png", 1.0), "")
+    write_sidecar(result, hints, (120, 90))  # points alone: no reference entry
+    assert "reference" not in json.loads(sidecar_of(result).read_text())
+    assert read_sidecar(sidecar_of(result), (120, 90)) == (hints, None, "")
+    write_sidecar(result, (), (120, 90))  # neither: the stale sidecar goes
+    assert not sidecar_of(result).exists()
+
+
+@pytest.mark.parametrize("reference, why", [
+    ({"path": "/x/red.png", "strength": 1.5}, "strength 1.5 is not a number in [0, 1]"),
+    ({"path": "/x/red.png", "strength": -0.1}, "strength -0.1 is not a number in [0, 1]"),
+    ({"path": "/x/red.png", "strength": "0.5"}, "strength '0.5' is not a number in [0, 1]"),
+    ({"path": "/x/red.png", "strength": True}, "strength True is not a number in [0, 1]"),
+    ({"path": "/x/red.png"}, "strength None is not a number in [0, 1]"),
+    ({"path": 3, "strength": 0.5}, "path 3 is not a file name"),
+    ({"strength": 0.5}, "path None is not a file name"),
+    ("/x/red.png", "it is not a path and a strength"),
+])
+def test_a_bad_reference_entry_is_ignored_and_the_points_kept(tmp_path, reference, why):
+    path = tmp_path / "photo-colour.png.hints.json"
+    path.write_text(json.dumps({"version": 1, "image": {"width": 120, "height": 90},
+                                "hints": [{"x": 5, "y": 6, "colour": "#c02020"}], "reference": reference}))
+    hints, stored, problem = read_sidecar(path, (120, 90))
+    assert hints == (Hint(5, 6, (192, 32, 32)),) and stored is None
+    assert problem == f"reference in photo-colour.png.hints.json ignored: {why}"
+    assert restore((path,), (120, 90)) == ("photo-colour.png.hints.json", hints, None, problem)
+    assert restored_note("photo-colour.png.hints.json", hints, "", problem) == (
+        f"1 hint point restored from photo-colour.png.hints.json; {problem}")
+
+
+def test_a_relative_reference_path_is_the_sidecars_neighbour(tmp_path):
+    path = tmp_path / "photo-colour.png.hints.json"
+    path.write_text(json.dumps({"version": 1, "image": {"width": 120, "height": 90}, "hints": [],
+                                "reference": {"path": "red.png", "strength": 0}}))
+    assert read_sidecar(path, (120, 90)) == ((), (tmp_path / "red.png", 0.0), "")

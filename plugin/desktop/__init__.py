@@ -16,7 +16,7 @@ A thin shell over the engine's public API (`from engine import ...`); read in th
     vividness.py    the vividness slider (the annealed-mean temperature)
     hints.py        hint mode: each photo's colour hint points, their undo history, the view's edits
     swatches.py     the popup offering a point's colours (the network's suggestions, or any)
-    sidecar.py      a photo's hint points saved beside its result (<result>.hints.json)
+    sidecar.py      a photo's hint points and reference saved beside its result (<result>.hints.json)
     reference.py    the reference photo: its control, and what it does to the selected photo
     saving.py       output names and formats, the Save All dialog, the Save flows (Saver)
     inputs.py       dropped/opened/pasted things -> files to colorize

@@ -49,10 +49,11 @@ class Item:
     video: Path | None = None           # a colorized video: the finished file in the app's temp folder
     preview: tuple[QImage, QImage] | None = None  # a colorized video: its first frame before and after
     hints: tuple = ()                   # colour hint points (engine Hints) in effect; hints.py changes them
-    sidecars: tuple = ()                # where hints saved with an earlier result may be (sidecar.py);
-                                        # () once looked at, on the first run with weights that take hints
+    sidecars: tuple = ()                # where hints and a reference saved with an earlier result may be
+                                        # (sidecar.py); () once looked at, on the photo's first run
     reference: Reference | None = None  # a colour photo the result leans toward (read for this model's bins)
     reference_name: str = ""
+    reference_path: Path | None = None  # its file (what the sidecar stores)
     reference_strength: float = 0.5
 
     def pulled(self, prediction: Prediction) -> Prediction:

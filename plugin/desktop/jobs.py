@@ -25,7 +25,7 @@ class ColorizeJob:
     hints: tuple = ()                 # colour hint points (engine Hints)
     reference: Reference | None = None
     reference_strength: float = 0.5
-    sidecars: tuple = ()              # where hints saved with an earlier result may be (first run)
+    sidecars: tuple = ()              # where a sidecar saved with an earlier result may be (first run)
     canvas: Canvas | None = None      # a rerun (new hints): the item's cached canvas and display copy,
     before: QImage | None = None      # so that the file is neither read nor converted again
 
@@ -44,6 +44,7 @@ class SaveJob:
     hints: tuple = ()                     # colour hint points: the network's input, and the sidecar's content
     reference: Reference | None = None
     reference_strength: float = 0.5
+    reference_path: Path | None = None    # the reference photo's file, for the sidecar
 
 
 Job = Union[ColorizeJob, SaveJob]
@@ -59,8 +60,17 @@ class Colorized:
     seconds: float                    # read + network + render, what the status bar reports
     in_colour: bool                   # the source already had colour (engine.is_colour)
     hints: tuple = ()                 # the hint points the network ran with
-    restored: tuple | None = None     # points read from a sidecar on the first run (None: not looked for)
-    note: str = ""                    # what the sidecar gave (restored, or why it was ignored)
+    restored: Restored | None = None  # what a sidecar gave on the first run (None: not looked for)
+
+
+@dataclass
+class Restored:
+    """What a photo's sidecar gave on its first run; the result already shows it."""
+    hints: tuple = ()                 # its points (none with weights that take no hints)
+    reference: Reference | None = None  # its reference photo, read for this model's bins (None: none, or unreadable)
+    reference_path: Path | None = None
+    reference_strength: float = 0.5
+    note: str = ""                    # what was restored, or why not ("" when no sidecar was found)
 
 
 @dataclass

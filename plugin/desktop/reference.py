@@ -92,7 +92,7 @@ class ReferenceEditor(QObject):
         self.control, self.settings = control, settings
         self.current, self.find, self.prediction, self.render, self.changed = current, find, prediction, render, changed
         control.choose.connect(self.choose)
-        control.cleared.connect(lambda: self._set(self.current(), None, ""))
+        control.cleared.connect(lambda: self._set(self.current(), None, None))
         control.strength_changed.connect(self._strength)
         control.previewed.connect(self._preview)
 
@@ -113,14 +113,15 @@ class ReferenceEditor(QObject):
             self.load.emit((item.id, path, prediction.bins))
 
     @pyqtSlot(int, str, object)
-    def loaded(self, item_id: int, name: str, reference: Reference) -> None:
+    def loaded(self, item_id: int, path: str, reference: Reference) -> None:
         """The render thread read the photo (a bad one is the engine's one line, told elsewhere)."""
-        self._set(self.find(item_id), reference, name)
+        self._set(self.find(item_id), reference, Path(path).absolute())
 
-    def _set(self, item: Item | None, reference: Reference | None, name: str) -> None:
+    def _set(self, item: Item | None, reference: Reference | None, path: Path | None) -> None:
         if item is None:
             return
-        item.reference, item.reference_name = reference, name
+        item.reference, item.reference_path = reference, path
+        item.reference_name = "" if path is None else path.name
         self.changed(item)
         if item is self.current():
             self.show(item)

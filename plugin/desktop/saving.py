@@ -191,14 +191,19 @@ class Saver:
         return path, quality
 
     def sidecars(self, item: Item) -> tuple[Path, ...]:
-        """Where hints saved with an earlier result of this photo may be (sidecar.py): beside Save
-        As's proposal, in the folder it proposes and in the photo's own, in any format. None for
-        pasted images (their names repeat from session to session) and videos."""
+        """Where a sidecar saved with an earlier result of this photo may be (sidecar.py), in any
+        format: beside Save As's proposal, in the folder it proposes and in the photo's own, and
+        beside Save All's output in its remembered folder. None for pasted images (their names
+        repeat from session to session) and videos."""
         if item.pasted or item.is_video:
             return ()
         proposed = Path(remembered_folder(self.settings, "save/folder", item.path.parent))
         folders = dict.fromkeys([proposed, item.path.parent])  # (once, when they are the same)
-        return tuple(sidecar_of(folder / default_name(item, ext)) for folder in folders for ext in IMAGE_WRITE)
+        found = [sidecar_of(folder / default_name(item, ext)) for folder in folders for ext in IMAGE_WRITE]
+        save_all = str(self.settings.value("saveall/folder", "") or "")
+        if save_all and Path(save_all).is_dir():  # (its clash-renamed names, photo-2.png, are not guessed)
+            found += [sidecar_of(Path(save_all) / f"{item.path.stem}{ext}") for ext in IMAGE_WRITE]
+        return tuple(found)
 
     def _originals(self) -> set[str]:
         return {path_key(i.path) for i in self.session.items.values()}

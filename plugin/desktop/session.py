@@ -68,7 +68,7 @@ class Session:
         self.paste_dir.mkdir()
         self.video_dir.mkdir()
         self.batch = Counter()           # what the current batch did, for the summary at its end
-        self.batch_notes: list[str] = []  # and what the hints sidecars gave (restored, or ignored: why)
+        self.batch_notes: list[str] = []  # and what the sidecars gave (restored, or ignored: why)
         self._ids = itertools.count(1)
         self._pasted = itertools.count(1)
 
@@ -141,7 +141,7 @@ class Session:
         entry = self.cache.peek(item.id)
         if isinstance(job, SaveJob):
             job.prediction = entry.prediction if entry and entry.hints == item.hints else None
-            job.video_file = item.video
+            job.video_file, job.reference_path = item.video, item.reference_path
         else:
             job.sidecars = item.sidecars
             job.canvas, job.before = (entry.prediction.canvas, entry.before) if entry else (None, None)
@@ -175,11 +175,15 @@ class Session:
             item.video, item.preview = result.path, (result.before, result.after)
             item.note = f"{result.frames} frames" + (f" ({result.warning})" if result.warning else "")
         elif isinstance(result, Colorized):
-            if result.restored is not None:  # the sidecars were looked at: only once
-                item.hints, item.sidecars = result.restored, ()
-            if result.note:
-                item.note = result.note
-                self.batch_notes.append(f"{item.name}: {result.note}")
+            found = result.restored
+            if found is not None:  # the sidecars were looked at: only once
+                item.hints, item.sidecars = found.hints, ()
+                if found.reference is not None:
+                    item.reference, item.reference_path = found.reference, found.reference_path
+                    item.reference_name, item.reference_strength = found.reference_path.name, found.reference_strength
+                if found.note:
+                    item.note = found.note
+                    self.batch_notes.append(f"{item.name}: {found.note}")
             self.cache.put(item.id, Entry(result.prediction, result.before, result.after, hints=result.hints),
                            keep=() if current is None else (current,))
         return item

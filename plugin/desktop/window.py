@@ -353,8 +353,13 @@ class MainWindow(QMainWindow):
             elif current:
                 self.view.set_images(result.before, result.after)
                 self._show_hints(item)
-            look = (item.temperature, item.reference, item.reference_strength)
-            if look != (job.temperature, job.reference, job.reference_strength):  # a slider moved while it ran
+            ran = (job.temperature, job.reference, job.reference_strength)
+            found = result.restored
+            if found is not None and found.reference is not None:  # the worker rendered the restored reference
+                ran = (job.temperature, found.reference, found.reference_strength)
+                if current:
+                    self.reference_editor.show(item)
+            if (item.temperature, item.reference, item.reference_strength) != ran:  # a slider moved while it ran
                 self._render(item)
         if item.in_colour:
             self.statusBar().showMessage(f"{item.name}: {IN_COLOUR}", 8000)
@@ -525,7 +530,7 @@ class MainWindow(QMainWindow):
         lost = 0
         for item in self.items.values():
             lost += item.reference is not None or (bool(item.hints) and not takes_hints)
-            item.reference, item.reference_name = None, ""
+            item.reference, item.reference_name, item.reference_path = None, "", None
             if not takes_hints:
                 self.hint_history.clear(item)
         if lost:

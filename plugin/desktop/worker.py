@@ -20,8 +20,8 @@ from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 from engine import Canvas, Colorizer, ColorizeError, Reference, colorize_video, copy_video, first_frame, is_colour
 
 from .images import thumbnail, to_qimage
-from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, SaveJob
-from .sidecar import restore, write_sidecar
+from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, Restored, SaveJob
+from .sidecar import restore, restored_note, write_sidecar
 
 
 @dataclass
@@ -119,30 +119,39 @@ class Worker(QObject):
         # so that Save keeps what it keeps
         canvas = job.canvas if job.canvas is not None else Canvas.of(job.path)
         self._check()
-        hints, restored, note = self._hints(job, colorizer, canvas)
+        restored = self._restore(job.sidecars, colorizer, canvas) if job.sidecars else None
+        # points only with weights that take them (a job may be prepared before other weights were loaded)
+        hints = restored.hints if restored is not None else job.hints if colorizer.takes_hints else ()
+        reference, strength = job.reference, job.reference_strength
+        if restored is not None and restored.reference is not None:
+            reference, strength = restored.reference, restored.reference_strength
         prediction = colorizer.predict(canvas, hints=hints)
         self._check()
-        after = to_qimage(prediction.with_reference(job.reference, job.reference_strength).render(job.temperature))
+        after = to_qimage(prediction.with_reference(reference, strength).render(job.temperature))
         seconds = time.perf_counter() - start  # what the engine costs; the display copies below are ours
         before = job.before
         if before is None:
             pic = canvas.picture
             before = to_qimage(pic.samples if pic.alpha is None else np.dstack([pic.samples, pic.alpha]))
-        return Colorized(prediction, before, after, thumbnail(after), seconds, canvas.has_colour, hints, restored,
-                         note)
+        return Colorized(prediction, before, after, thumbnail(after), seconds, canvas.has_colour, hints, restored)
 
     @staticmethod
-    def _hints(job: ColorizeJob, colorizer: Colorizer, canvas: Canvas) -> tuple[tuple, tuple | None, str]:
-        """The points to run with, the points restored from a sidecar (None when none was looked
-        for) and what the sidecar gave: on a photo's first run with weights that take hints, the
-        points saved with an earlier result, else the item's own."""
-        if not colorizer.takes_hints:  # (a job prepared before weights without hint inputs were loaded)
-            return (), None, ""
-        if not job.sidecars:
-            return job.hints, None, ""
+    def _restore(sidecars: tuple, colorizer: Colorizer, canvas: Canvas) -> Restored:
+        """What the newest of a photo's sidecars gives on its first run: its points, with weights
+        that take hints, and its reference photo, with any weights (a missing or bad one is a note)."""
         h, w = canvas.luminance.shape
-        hints, note = restore(job.sidecars, (w, h))
-        return hints, hints, note
+        name, hints, stored, problem = restore(sidecars, (w, h))
+        found, reference_name = Restored(hints if colorizer.takes_hints else ()), ""
+        if stored is not None:
+            try:
+                found.reference = Reference.of(stored[0], colorizer.bundle.bins)
+            except Exception as e:  # noqa: BLE001 -- a bad reference must not cost the photo its points
+                problem = f"reference not restored: {describe(e)}"
+            else:
+                found.reference_path, found.reference_strength = stored
+                reference_name = stored[0].name
+        found.note = restored_note(name, found.hints, reference_name, problem)
+        return found
 
     def _colorize_video(self, job: ColorizeJob, start: float) -> ColorizedVideo:
         colorizer = self._model()
@@ -168,7 +177,9 @@ class Worker(QObject):
         prediction = prediction.with_reference(job.reference, job.reference_strength)
         prediction.save(job.dst, job.temperature, quality=job.quality)  # 16-bit sources stay 16-bit
         h, w = prediction.canvas.luminance.shape
-        write_sidecar(job.dst, job.hints, (w, h))  # (or removes a stale one: these hints are the result's)
+        kept = job.reference is not None and job.reference_path is not None
+        reference = (job.reference_path, job.reference_strength) if kept else None
+        write_sidecar(job.dst, job.hints, (w, h), reference)  # (or removes a stale one: these are the result's)
         return job.dst
 
 
@@ -178,7 +189,7 @@ class RenderWorker(QObject):
 
     rendered = pyqtSignal(object)        # Rendered
     failed = pyqtSignal(int, str)        # item id, message
-    reference_loaded = pyqtSignal(int, str, object)  # item id, the photo's name, Reference
+    reference_loaded = pyqtSignal(int, str, object)  # item id, the photo's path, Reference
     reference_failed = pyqtSignal(int, str)          # item id, the engine's one line
 
     @pyqtSlot(object)
@@ -200,4 +211,4 @@ class RenderWorker(QObject):
         except Exception as e:  # noqa: BLE001 -- a bad reference is a message, never the thread's end
             self.reference_failed.emit(item_id, describe(e))
         else:
-            self.reference_loaded.emit(item_id, Path(path).name, reference)
+            self.reference_loaded.emit(item_id, str(path), reference)
