@@ -380,6 +380,13 @@ def test_save_writes_the_reference_and_reopening_restores_it(make_window, hint_w
     assert "reference" not in json.loads((tmp_path / "out" / "photo-colour.png.hints.json").read_text())
 
 
+def sidecar_with_reference(folder, reference, strength):
+    """Save As's sidecar for folder/photo.png (120x90): one point and a reference photo."""
+    doc = {"version": 1, "image": {"width": 120, "height": 90}, "hints": [{"x": 5, "y": 6, "colour": "#c02020"}],
+           "reference": {"path": str(reference), "strength": strength}}
+    (folder / "photo-colour.png.hints.json").write_text(json.dumps(doc))
+
+
 @pytest.mark.parametrize("bad, why", [("deleted", "reference not restored: reference photo"),
                                       ("greyscale", "reference not restored: reference photo is greyscale")])
 def test_a_sidecar_with_a_bad_reference_restores_the_points_with_a_note(hwin, qtbot, tmp_path, engine, bad, why):
@@ -387,9 +394,7 @@ def test_a_sidecar_with_a_bad_reference_restores_the_points_with_a_note(hwin, qt
     ref = tmp_path / "ref.png"
     if bad == "greyscale":
         grey_file(ref, 3)
-    doc = {"version": 1, "image": {"width": 120, "height": 90}, "hints": [{"x": 5, "y": 6, "colour": "#c02020"}],
-           "reference": {"path": str(ref), "strength": 0.7}}
-    (tmp_path / "photo-colour.png.hints.json").write_text(json.dumps(doc))
+    sidecar_with_reference(tmp_path, ref, 0.7)
     drop(hwin, [path])
     wait_idle(qtbot, hwin)
     item = hwin.current_item()
@@ -405,9 +410,7 @@ def test_the_reference_is_restored_with_weights_that_take_no_hints(make_window, 
     win = make_window()  # the plain test weights: no hint inputs
     path = grey_file(tmp_path / "photo.png", size=SIZE)
     red = red_photo(tmp_path / "red.png")
-    doc = {"version": 1, "image": {"width": 120, "height": 90}, "hints": [{"x": 5, "y": 6, "colour": "#c02020"}],
-           "reference": {"path": str(red), "strength": 1}}
-    (tmp_path / "photo-colour.png.hints.json").write_text(json.dumps(doc))
+    sidecar_with_reference(tmp_path, red, 1)
     drop(win, [path])
     wait_idle(qtbot, win)
     item = win.current_item()

@@ -151,3 +151,26 @@ def test_command_line_bad_hints_are_one_line_and_write_nothing(hint_weights_dir,
     code, err = run(grey_photo, "-o", out, "--hint", "10,10,#ff0000")  # the plain test weights
     assert code == 2 and "take no colour hints" in err and not out.exists()
     assert not list(tmp_path.glob("many*"))
+
+
+def test_the_shipped_model_follows_a_hint_over_the_object_it_is_put_on():
+    """One red point on the fez of an example photo (the automatic guess is purple): the fez turns
+    red, the hint's colour is reproduced at the point, and the face and the jacket change far less."""
+    from pathlib import Path
+
+    from skimage.color import rgb2lab
+
+    from engine import Colorizer
+
+    photo = Path(__file__).resolve().parent.parent / "examples" / "bsds-189080.jpg"
+    c = Colorizer(backend="onnx")
+    assert c.takes_hints
+    lab = lambda im: rgb2lab(np.asarray(im, np.float32) / 255)  # noqa: E731
+    auto, hinted = lab(c.colorize(photo)), lab(c.colorize(photo, hints=[(160, 60, "#b01c1c")]))
+    want = lab(np.array([[[0xb0, 0x1c, 0x1c]]], np.uint8))[0, 0, 1:]
+    assert np.linalg.norm(hinted[60, 160, 1:] - want) < 8 < np.linalg.norm(auto[60, 160, 1:] - want)
+    change = lambda ys, xs: float(np.linalg.norm(hinted[ys, xs, 1:] - auto[ys, xs, 1:], axis=-1).mean())  # noqa: E731
+    fez, face, jacket = change(slice(20, 100), slice(110, 210)), change(slice(200, 300), slice(110, 210)), \
+        change(slice(420, 480), slice(0, 321))
+    assert hinted[20:100, 110:210, 1].mean() > auto[20:100, 110:210, 1].mean() + 25  # redder (CIELAB a*)
+    assert max(face, jacket) < fez / 3, (fez, face, jacket)

@@ -150,6 +150,53 @@ def test_a_hint_model_starts_as_its_automatic_model_and_trains(photo_dir, bins_j
     assert net.takes_hints
     assert not np.allclose(net(y8), net(y8, h.numpy()))
     assert np.array_equal(net(y8), net(y8, np.zeros((1, 3, 32, 32), np.float32)))
+    # and a hint model's automatic part starts an automatic model (the campaign continues it so)
+    back = Trainer(config(photo_dir, bins_json, tmp_path / "auto2", init=str(tmp_path / "hints-w")))
+    assert torch.equal(back.model.eval()(y), hinted.model.eval()(y))
+
+
+def test_crops_without_hints_learn_the_teachers_output(photo_dir, bins_json, tmp_path, monkeypatch):
+    """With a teacher, a hint-free crop's target is the teacher's distribution: a student that
+    equals its teacher gets no gradient from such crops, while the truth's loss would pull it."""
+    import training.hints
+
+    auto = Trainer(config(photo_dir, bins_json, tmp_path / "auto"))
+    auto.run()
+    export(tmp_path / "auto", tmp_path / "auto-w", temperature=0.5, working_size=64)
+    monkeypatch.setattr(training.hints, "P_NONE", 1.0)  # every crop without hints
+    rgb = torch.from_numpy(make_batch(load_photos([str(photo_dir)]), 4, 32, 0, 0, 0.3))
+
+    def gradient(teacher, whole=False):
+        t = Trainer(config(photo_dir, bins_json, tmp_path / f"s-{teacher is None}", hints=True, precision="fp32",
+                           init=str(tmp_path / "auto-w"), teacher=teacher))
+        if whole:  # the whole-photo part runs with the norms as at inference, whatever the mode
+            t.distill_loss(torch.from_numpy(make_batch(load_photos([str(photo_dir)]), 2, 48, 1, 0, 1.0))).backward()
+        else:
+            t.model.eval()  # (the teacher's norms use their running statistics too)
+            t.loss(rgb).backward()
+        return max(float(p.grad.abs().max()) for p in t.model.parameters() if p.grad is not None)
+
+    assert gradient(str(tmp_path / "auto-w")) < 1e-5 < 1e-2 < gradient(None)
+    assert gradient(str(tmp_path / "auto-w"), whole=True) < 1e-5
+
+
+def test_a_hint_model_ships_only_when_it_keeps_the_automatic_colours_and_follows_hints(
+        photo_dir, bins_json, tmp_path, monkeypatch):
+    import training.hints as hints
+
+    Trainer(config(photo_dir, bins_json, tmp_path / "auto")).run()
+    export(tmp_path / "auto", tmp_path / "auto-w", temperature=0.5, working_size=64)
+    Trainer(config(photo_dir, bins_json, tmp_path / "h", hints=True, init=str(tmp_path / "auto-w"),
+                   teacher=str(tmp_path / "auto-w"))).run()
+    val, dest = [str(photo_dir / "a"), str(photo_dir / "b")], tmp_path / "shipped"
+    # four steps cannot make ten points worth 3 dB: refused, nothing written
+    assert not hints.ship(tmp_path / "h", tmp_path / "auto-w", dest, val) and not dest.exists()
+    monkeypatch.setattr(hints, "MIN_GAIN_AT_10", -100.0)
+    monkeypatch.setattr(hints, "NO_HINT_TOLERANCE", 1.0)
+    assert hints.ship(tmp_path / "h", tmp_path / "auto-w", dest, val)
+    meta = json.loads((dest / "model.json").read_text())
+    assert meta["model"]["hints"] and meta["temperature"] == 0.5 and meta["working_size"] == 64
+    assert set(meta["metrics"]["hints"]["validation"]) == {str(n) for n in hints.EVAL_POINTS}
 
 
 def test_training_hints_are_sampled_from_the_truth():

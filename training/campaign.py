@@ -64,7 +64,7 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
         weights = export(init, out / "init-weights", temperature=0.5, working_size=128).root
     fields = TrainConfig.__dataclass_fields__
     cfg = TrainConfig(**{k: v for k, v in saved.items() if k in fields})
-    cfg = replace(cfg, widths=tuple(cfg.widths), bins=bins, data=data,
+    cfg = replace(cfg, widths=tuple(cfg.widths), bins=bins, data=data, hints=False, teacher=None,
                   out=str(out / "run"), init=str(weights), precision="auto", warmup=200)
     return cfg, weights
 
@@ -161,6 +161,10 @@ def main(argv=None) -> None:
             "shipped": "yes" if improved else "no"}, Path(a.docs))
     if not improved:
         print("not better than the shipped model: nothing shipped")
+        return
+    if load_bundle(shipped).model.get("hints"):  # an automatic model must not replace one that takes hints
+        print(f"better than the shipped model, which takes colour hints: give the candidate hint inputs with "
+              f"`python -m training.hints --init {candidate}`, then ship that (docs/hints.md)")
         return
     colorizer = Colorizer(candidate, backend="onnx", working_size=ws)
     report = evaluate(list_images(a.val, half="report"), colorizer, [t])

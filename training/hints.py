@@ -4,9 +4,11 @@ Fine-tunes the shipped (or `--init`) automatic model into one with hint inputs (
 the hint planes start at zero weight, and every training crop gets hints sampled from its own true
 colours as Zhang et al. 2017 do: a number of points drawn from a geometric distribution (mean 8),
 a quarter of the crops with none at all, each point a small square patch carrying the patch's
-mean true chroma. Then `--eval` measures PSNR and rebalanced AuC on the validation photos with
-0, 1, 2, 5, 10 and 20 points sampled from the truth at fixed seeds. Rerun it whenever a newer
-automatic model ships.
+mean true chroma. The crops without hints learn the automatic model's own output (`--teacher`,
+by default `--init`) rather than the truth, so that one model serves both uses: with no hints it
+stays the automatic model it came from. Then `--eval` measures PSNR and rebalanced AuC on the
+validation photos with 0, 1, 2, 5, 10 and 20 points sampled from the truth at fixed seeds. Rerun
+it whenever a newer automatic model ships.
 """
 from __future__ import annotations
 
@@ -22,11 +24,13 @@ from engine.color import rgb_to_yuv
 from engine.pipeline import Canvas, Colorizer, Prediction
 from engine.weights import load_bundle
 
-P_NONE = 0.25        # share of training crops without any hint: the automatic case stays trained
+P_NONE = 0.25        # share of training crops without any hint: they keep the automatic output
 MEAN_POINTS = 8      # geometric distribution of the number of points otherwise (Zhang 2017: p = 1/8)
 MAX_PATCH = 5        # a hint is a square of 1 to MAX_PATCH pixels at the network's input size
 EVAL_POINTS = (0, 1, 2, 5, 10, 20)
 EVAL_PATCH = 3
+NO_HINT_TOLERANCE = 0.002  # with no hints, at most this much rebalanced AuC below the automatic model
+MIN_GAIN_AT_10 = 3.0       # dB that 10 points must add over none
 
 
 def hint_planes(uv: np.ndarray, points: int, rng: np.random.Generator, patch: int | None = None) -> np.ndarray:
@@ -96,28 +100,63 @@ def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: 
             for n, s in scores.items()}
 
 
-def figure(weights: Path, photo: Path, points: list[tuple[int, int]], out: Path) -> None:
-    """grey | automatic | with hints at `points` (image pixels, each its 3x3 true colour; marked) |
-    the difference hints made | truth: where a hint's colour spreads."""
+def figure(weights: Path, photo: Path, points: list[tuple], out: Path) -> None:
+    """grey | automatic | with hints (marked) | the difference hints made | truth (colour photos
+    only): where a hint's colour spreads. points: (x, y) in image pixels, taking the truth's 3x3
+    mean colour there, or (x, y, colour)."""
     from PIL import Image, ImageDraw
 
+    from engine.color import is_colour, parse_colour
     from training.evaluate import contact_sheet
 
     colorizer = Colorizer(weights, backend="onnx")
     truth = np.asarray(Image.open(photo).convert("RGB"))
+    coloured = is_colour(truth)
+    if not coloured and any(len(p) < 3 for p in points):
+        raise SystemExit(f"{photo} has no colour to take hints from: give each point as X,Y,COLOUR")
+    hints = [(p[0], p[1], parse_colour(p[2]) if len(p) > 2 else
+              tuple(int(c) for c in truth[p[1] - 1:p[1] + 2, p[0] - 1:p[0] + 2].reshape(-1, 3).mean(0)))
+             for p in points]
     canvas = Canvas.of(np.repeat(rgb_to_yuv(truth / 255.0)[..., :1].astype(np.float32), 3, axis=2))  # [0, 1]
-    colours = [tuple(int(c) for c in truth[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).mean(0)) for x, y in points]
     auto = np.asarray(colorizer.predict(canvas).render(), np.float32)
-    hinted = np.asarray(colorizer.predict(canvas, hints=[(x, y, c) for (x, y), c in zip(points, colours)]).render(), np.float32)
+    hinted = np.asarray(colorizer.predict(canvas, hints=hints).render(), np.float32)
     diff = np.abs(hinted - auto).sum(-1, keepdims=True)
     diff = np.repeat(diff / max(diff.max(), 1e-6), 3, axis=2)
     marked = Image.fromarray((hinted.clip(0, 1) * 255).astype(np.uint8))
     draw = ImageDraw.Draw(marked)
-    for (x, y), c in zip(points, colours):
-        draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=c, outline="white", width=2)
+    r = max(5, round(max(truth.shape) / 60))
+    for x, y, c in hints:
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=c, outline="white", width=2)
     grey = np.repeat(canvas.luminance[..., None], 3, axis=2)
-    contact_sheet([[grey, auto, np.asarray(marked, np.float32) / 255, diff, truth / 255.0]],
-                  ["grey", "automatic", f"{len(points)} hint(s)", "change (brighter = more)", "truth"], out, height=200)
+    columns = [grey, auto, np.asarray(marked, np.float32) / 255, diff] + [truth / 255.0] * coloured
+    labels = ["grey", "automatic", f"{len(hints)} hint(s)", "change (brighter = more)"] + ["truth"] * coloured
+    contact_sheet([columns], labels, out, height=200 if coloured else 320)
+
+
+def ship(run: Path, teacher: Path, dest: Path, val: list[str]) -> bool:
+    """Export the run at its teacher's temperature and working size, score both on all the
+    validation photos (the issue's measure), and write it to dest only if it keeps the automatic
+    colours (NO_HINT_TOLERANCE) and follows hints (MIN_GAIN_AT_10); the figures go into its model.json."""
+    from training.evaluate import list_images
+    from training.export import export
+
+    auto = load_bundle(teacher)
+    candidate = export(run, run / "w", auto.temperature, auto.working_size).root
+    new = evaluate_hints(candidate, list_images(val))
+    old = evaluate_hints(teacher, list_images(val), points=(0,))
+    keeps = new[0]["auc_rebalanced"] >= old[0]["auc_rebalanced"] - NO_HINT_TOLERANCE
+    follows = new[10]["psnr"] - new[0]["psnr"] >= MIN_GAIN_AT_10
+    print(f"validation, no hints: {new[0]['auc_rebalanced']:.4f} rebalanced AuC vs the automatic "
+          f"{old[0]['auc_rebalanced']:.4f} ({'kept' if keeps else 'LOST'}); 10 points add "
+          f"{new[10]['psnr'] - new[0]['psnr']:.2f} dB ({'enough' if follows else 'TOO LITTLE'})")
+    if not (keeps and follows):
+        print(f"not shipped; the candidate is in {candidate}")
+        return False
+    metrics = {"hints": {"validation": new, "automatic": old[0], "teacher": str(teacher)}}
+    (run / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    export(run, dest, auto.temperature, auto.working_size, metrics=run / "metrics.json")
+    print(f"shipped to {dest}")
+    return True
 
 
 def main(argv=None) -> None:
@@ -127,6 +166,8 @@ def main(argv=None) -> None:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--init", default="engine/weights", help="the automatic model to start from")
+    p.add_argument("--teacher", default=None,
+                   help="automatic model that crops without hints learn to match (default: --init)")
     p.add_argument("--out", default="runs/hints", help="run folder")
     p.add_argument("--minutes", type=float, default=40, help="training budget")
     p.add_argument("--steps", type=int, default=None, help="steps (default: from --minutes at ~100 img/s)")
@@ -138,16 +179,22 @@ def main(argv=None) -> None:
                    help="only evaluate these weights folders on the validation photos (--half)")
     p.add_argument("--val", nargs="+", default=VAL)
     p.add_argument("--limit", type=int, default=None, help="at most this many validation photos")
-    p.add_argument("--half", default="select", choices=["select", "report"], help="validation half to score")
+    p.add_argument("--half", default="select", choices=["select", "report", "all"], help="validation half to score")
     p.add_argument("--points", type=int, nargs="+", default=list(EVAL_POINTS), help="numbers of hint points")
+    p.add_argument("--ship", metavar="RUN", default=None,
+                   help="only export RUN and ship it to --dest if it keeps --teacher's automatic colours and follows hints")
+    p.add_argument("--dest", default="engine/weights", help="where --ship writes the weights")
     p.add_argument("--figure", nargs="+", metavar="ARG",
-                   help="only draw the figure: WEIGHTS PHOTO OUT.png X,Y [X,Y ...] (hints from the truth)")
+                   help="only draw the figure: WEIGHTS PHOTO OUT.png X,Y[,COLOUR] ... (without a colour: the truth's)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.figure:
         w, photo, out, *xy = a.figure
-        figure(Path(w), Path(photo), [tuple(int(v) for v in p.split(",")) for p in xy], Path(out))
+        points = [(int(x), int(y), *c) for x, y, *c in (p.split(",", 2) for p in xy)]
+        figure(Path(w), Path(photo), points, Path(out))
         return
+    if a.ship:
+        raise SystemExit(0 if ship(Path(a.ship), Path(a.teacher or a.init), Path(a.dest), a.val) else 1)
     if a.eval is not None:
         photos = list_images(a.val, limit=a.limit, half=a.half)
         for w in a.eval:
@@ -161,13 +208,14 @@ def main(argv=None) -> None:
         return
     if a.resume:
         saved = json.loads((Path(a.out) / "config.json").read_text())
-        cfg = TrainConfig(**{**saved, "widths": tuple(saved["widths"])})
+        cfg = TrainConfig(**{**saved, "widths": tuple(saved["widths"]), "distill_sizes": tuple(saved.get("distill_sizes", ()))})
         Trainer(cfg, resume=True).run(a.minutes)
         return
     saved = load_bundle(a.init).meta["training"]["config"]
     cfg = TrainConfig(**{k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__})
     steps = a.steps or int(100 * a.minutes * 60 / cfg.batch)
     cfg = replace(cfg, widths=tuple(cfg.widths), data=a.data, out=a.out, init=a.init, hints=True,
+                  teacher=a.teacher or a.init, distill_sizes=(128, 160),
                   steps=steps, lr=a.lr, warmup=100, precision="auto")
     Trainer(cfg).run(a.minutes * 1.2)
 
