@@ -171,6 +171,10 @@ class Trainer:
             self.load()
         (self.out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
+    def autocast(self):
+        """bf16 autocast for the forward passes when this run uses it (weights and loss stay fp32)."""
+        return torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
     def loss(self, rgb: torch.Tensor) -> torch.Tensor:
         y, uv = split_yuv(rgb)
         hints = None
@@ -180,7 +184,7 @@ class Trainer:
             rng = np.random.default_rng((self.cfg.seed, self.step, 1))  # like the batch: a function of the step
             full_uv = rgb_to_yuv(rgb.cpu().numpy())[..., 1:]
             hints = torch.from_numpy(training_hints(full_uv, rng)).to(self.device)
-        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+        with self.autocast():
             out = self.model(y, hints).float()
         if self.cfg.loss == "l2":
             return F.mse_loss(out, uv)
@@ -196,7 +200,7 @@ class Trainer:
             some = ~none
             loss = loss + SoftTargetCE.apply(out[some], idx[some], w[some], self.weights[idx[some, 0]]) * some.float().mean()
         if none.any():
-            with torch.no_grad(), torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            with torch.no_grad(), self.autocast():
                 target = torch.softmax(self.teacher(y[none]).float(), 1)
             distill = -(target * torch.log_softmax(out[none], 1)).sum(1).mean()
             loss = loss + distill * none.float().mean()
@@ -208,11 +212,11 @@ class Trainer:
         hint model that matches its teacher there (KL 0.07) drifts away at the working size of 128
         (KL 0.44) and further at 192 (0.9), and with it the automatic colours."""
         y, _ = split_yuv(rgb)
-        with torch.no_grad(), torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+        with torch.no_grad(), self.autocast():
             target = torch.softmax(self.teacher(y).float(), 1)
         self.model.eval()
         try:
-            with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            with self.autocast():
                 out = self.model(y).float()
         finally:
             self.model.train()
