@@ -82,11 +82,12 @@ def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: 
         h, w = canvas.network_input(bundle.working_size).shape[2:]
         small = np.asarray(Image.fromarray((truth * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR),
                            np.float32) / 255
+        small_uv = rgb_to_yuv(small)[..., 1:]
         lab = rgb2lab(truth)
         truth_bins.append(bundle.bins.assign(yuv[..., 1:]).ravel())
         truth_colour.append(colourfulness(truth))
         for n in points:
-            hints = hint_planes(rgb_to_yuv(small)[..., 1:], n, np.random.default_rng((seed, i, n)), EVAL_PATCH)[None]
+            hints = hint_planes(small_uv, n, np.random.default_rng((seed, i, n)), EVAL_PATCH)[None]
             out = np.asarray(predict(colorizer, canvas, hints).render(), np.float32)
             scores[n].add(out, truth, lab)
             if n:  # the hint planes at full resolution: where the hints are, and their chroma there
@@ -142,8 +143,8 @@ def ship(run: Path, teacher: Path, dest: Path, val: list[str]) -> bool:
 
     auto = load_bundle(teacher)
     candidate = export(run, run / "w", auto.temperature, auto.working_size).root
-    new = evaluate_hints(candidate, list_images(val))
-    old = evaluate_hints(teacher, list_images(val), points=(0,))
+    photos = list_images(val)
+    new, old = evaluate_hints(candidate, photos), evaluate_hints(teacher, photos, points=(0,))
     keeps = new[0]["auc_rebalanced"] >= old[0]["auc_rebalanced"] - NO_HINT_TOLERANCE
     follows = new[10]["psnr"] - new[0]["psnr"] >= MIN_GAIN_AT_10
     print(f"validation, no hints: {new[0]['auc_rebalanced']:.4f} rebalanced AuC vs the automatic "

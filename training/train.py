@@ -200,11 +200,15 @@ class Trainer:
             some = ~none
             loss = loss + SoftTargetCE.apply(out[some], idx[some], w[some], self.weights[idx[some, 0]]) * some.float().mean()
         if none.any():
-            with torch.no_grad(), self.autocast():
-                target = torch.softmax(self.teacher(y[none]).float(), 1)
-            distill = -(target * torch.log_softmax(out[none], 1)).sum(1).mean()
-            loss = loss + distill * none.float().mean()
+            loss = loss + self.teacher_ce(y[none], out[none]) * none.float().mean()
         return loss
+
+    def teacher_ce(self, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the logits `out` against the teacher's softmax on the luminance `y`
+        (KL to the teacher up to a constant)."""
+        with torch.no_grad(), self.autocast():
+            target = torch.softmax(self.teacher(y).float(), 1)
+        return -(target * torch.log_softmax(out, 1)).sum(1).mean()
 
     def distill_loss(self, rgb: torch.Tensor) -> torch.Tensor:
         """Cross-entropy to the teacher's distribution on hint-free photos at a working size, with
@@ -212,15 +216,13 @@ class Trainer:
         hint model that matches its teacher there (KL 0.07) drifts away at the working size of 128
         (KL 0.44) and further at 192 (0.9), and with it the automatic colours."""
         y, _ = split_yuv(rgb)
-        with torch.no_grad(), self.autocast():
-            target = torch.softmax(self.teacher(y).float(), 1)
         self.model.eval()
         try:
             with self.autocast():
                 out = self.model(y).float()
         finally:
             self.model.train()
-        return -(target * torch.log_softmax(out, 1)).sum(1).mean()
+        return self.teacher_ce(y, out)
 
     def train_step(self, rgb: torch.Tensor, whole: torch.Tensor | None = None) -> float:
         """One optimiser step on a batch of RGB crops (and `whole` photos for distill_loss);

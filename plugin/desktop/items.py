@@ -52,9 +52,13 @@ class Item:
     sidecars: tuple = ()                # where hints and a reference saved with an earlier result may be
                                         # (sidecar.py); () once looked at, on the photo's first run
     reference: Reference | None = None  # a colour photo the result leans toward (read for this model's bins)
-    reference_name: str = ""
     reference_path: Path | None = None  # its file (what the sidecar stores)
     reference_strength: float = 0.5
+
+    @property
+    def reference_name(self) -> str:
+        """The reference photo's file name ("" without one)."""
+        return "" if self.reference_path is None else self.reference_path.name
 
     def pulled(self, prediction: Prediction) -> Prediction:
         """The prediction with this item's reference pull (none without a reference): what is shown

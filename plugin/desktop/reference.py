@@ -121,7 +121,6 @@ class ReferenceEditor(QObject):
         if item is None:
             return
         item.reference, item.reference_path = reference, path
-        item.reference_name = "" if path is None else path.name
         self.changed(item)
         if item is self.current():
             self.show(item)

@@ -180,7 +180,7 @@ class Session:
                 item.hints, item.sidecars = found.hints, ()
                 if found.reference is not None:
                     item.reference, item.reference_path = found.reference, found.reference_path
-                    item.reference_name, item.reference_strength = found.reference_path.name, found.reference_strength
+                    item.reference_strength = found.reference_strength
                 if found.note:
                     item.note = found.note
                     self.batch_notes.append(f"{item.name}: {found.note}")

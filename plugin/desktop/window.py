@@ -530,7 +530,7 @@ class MainWindow(QMainWindow):
         lost = 0
         for item in self.items.values():
             lost += item.reference is not None or (bool(item.hints) and not takes_hints)
-            item.reference, item.reference_name, item.reference_path = None, "", None
+            item.reference, item.reference_path = None, None
             if not takes_hints:
                 self.hint_history.clear(item)
         if lost:

@@ -141,7 +141,7 @@ class Worker(QObject):
         that take hints, and its reference photo, with any weights (a missing or bad one is a note)."""
         h, w = canvas.luminance.shape
         name, hints, stored, problem = restore(sidecars, (w, h))
-        found, reference_name = Restored(hints if colorizer.takes_hints else ()), ""
+        found = Restored(hints if colorizer.takes_hints else ())
         if stored is not None:
             try:
                 found.reference = Reference.of(stored[0], colorizer.bundle.bins)
@@ -149,7 +149,7 @@ class Worker(QObject):
                 problem = f"reference not restored: {describe(e)}"
             else:
                 found.reference_path, found.reference_strength = stored
-                reference_name = stored[0].name
+        reference_name = "" if found.reference_path is None else found.reference_path.name
         found.note = restored_note(name, found.hints, reference_name, problem)
         return found
 
