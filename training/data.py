@@ -26,6 +26,9 @@ class PhotoSet:
 
     small: list[np.ndarray] = field(default_factory=list)   # long side < 96 (e.g. Tiny-ImageNet)
     large: list[np.ndarray] = field(default_factory=list)
+    small_labels: list[int] = field(default_factory=list)   # class of each small photo, -1 if none
+    large_labels: list[int] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)        # class names, from folder names
     skipped_grey: int = 0
     skipped_bad: int = 0
 
@@ -67,13 +70,22 @@ def decode(data: bytes) -> np.ndarray:
     return rgb
 
 
+def class_of(name: str) -> str | None:
+    """The class a training photo's name gives: its folder inside a zip (Tiny-ImageNet's
+    `n01443537/FILE.JPEG`), None for a flat name."""
+    parts = Path(name).parts
+    return parts[-2] if len(parts) >= 2 and not Path(name).is_absolute() else None
+
+
 def load_photos(sources, limit: int | None = None, progress=None) -> PhotoSet:
-    """Decode every colour photo in the sources; greyscale and unreadable files are counted, not used."""
+    """Decode every colour photo in the sources; greyscale and unreadable files are counted, not used.
+    Photos inside a folder of a zip are labelled with that folder's name (free class labels)."""
     photos = PhotoSet()
+    index: dict[str, int] = {}
     for source in sources:
-        for _, data in iter_image_bytes(source):
+        for name, data in iter_image_bytes(source):
             if limit is not None and len(photos) >= limit:
-                return photos
+                break
             try:
                 rgb = decode(data)
             except Exception:  # Pillow raises many types for broken files; all mean "skip it"
@@ -84,32 +96,48 @@ def load_photos(sources, limit: int | None = None, progress=None) -> PhotoSet:
             elif not is_colour(rgb):
                 photos.skipped_grey += 1
             else:
-                (photos.small if max(rgb.shape[:2]) < 96 else photos.large).append(rgb)
+                small = max(rgb.shape[:2]) < 96
+                (photos.small if small else photos.large).append(rgb)
+                cls = class_of(name) if Path(source).suffix.lower() == ".zip" else None
+                label = -1 if cls is None else index.setdefault(cls, len(index))
+                (photos.small_labels if small else photos.large_labels).append(label)
             if progress:
                 progress()
+    photos.classes = list(index)
     return photos
 
 
-def random_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Scale jitter (0.5-1x of the photo's short side becomes the crop), random crop, random flip."""
+def random_crop(rgb: np.ndarray, size: int, rng: np.random.Generator, zoom: bool = True) -> np.ndarray:
+    """Scale jitter (0.5-1x of the photo's short side becomes the crop; without `zoom` the whole
+    short side), random crop, random flip."""
     h, w = rgb.shape[:2]
-    side = int(min(h, w) * rng.uniform(0.5, 1.0))
+    side = int(min(h, w) * rng.uniform(0.5, 1.0)) if zoom else min(h, w)
     y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
     crop = cv2.resize(rgb[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
     return crop[:, ::-1] if rng.random() < 0.5 else crop
 
 
 def make_batch(photos: PhotoSet, batch: int, size: int, seed: int, step: int,
-               large_fraction: float = 0.3) -> np.ndarray:
+               large_fraction: float = 0.3, zoom: bool = True) -> np.ndarray:
     """A batch of size x size RGB float32 crops in [0, 1], (B, size, size, 3), fixed by (seed, step).
 
     The few large photos are drawn `large_fraction` of the time: often enough for their detail,
-    rarely enough that 2k photos are not memorised beside 40k small ones.
+    rarely enough that 2k photos are not memorised beside 40k small ones. `zoom` False crops the
+    small photos whole (the large ones always get the scale jitter).
     """
+    return make_labelled_batch(photos, batch, size, seed, step, large_fraction, zoom)[0]
+
+
+def make_labelled_batch(photos: PhotoSet, batch: int, size: int, seed: int, step: int,
+                        large_fraction: float = 0.3, zoom: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """make_batch's crops and each crop's class label (B,) int64, -1 where the photo has none."""
     rng = np.random.default_rng([seed, step])
     out = np.empty((batch, size, size, 3), np.float32)
+    labels = np.full(batch, -1, np.int64)
     for i in range(batch):
         use_large = photos.large and (not photos.small or rng.random() < large_fraction)
-        pool = photos.large if use_large else photos.small
-        out[i] = random_crop(pool[rng.integers(len(pool))], size, rng)
-    return out / 255.0
+        pool, pool_labels = (photos.large, photos.large_labels) if use_large else (photos.small, photos.small_labels)
+        j = rng.integers(len(pool))
+        out[i] = random_crop(pool[j], size, rng, zoom or use_large)
+        labels[i] = pool_labels[j] if pool_labels else -1
+    return out / 255.0, labels

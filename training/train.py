@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rgb_to_yuv
 from engine.model import ModelConfig, UNet, n_params
-from training.data import load_photos, make_batch
+from training.data import load_photos, make_batch, make_labelled_batch
 
 
 @dataclass
@@ -47,6 +47,9 @@ class TrainConfig:
     soft_neighbours: int = 5
     soft_sigma: float = 0.5          # Gaussian sigma of the soft targets, in bin sizes
     large_fraction: float = 0.3
+    zoom: bool = True                # scale jitter on the small photos too (1-2x zoom), not only the large
+    class_weight: float = 0.0        # >0: also classify the photo from the bottleneck (folder names as labels)
+    classes: int = 200               # size of that classifier (Tiny-ImageNet-200); dropped at export
     widths: tuple = (32, 64, 128)
     bottleneck_blocks: int = 3
     limit: int | None = None         # use at most this many photos (tests, quick trials)
@@ -161,7 +164,13 @@ class Trainer:
                 raise SystemExit(f"{cfg.init} does not match this model: missing {missing}, unexpected {unexpected}")
         self.precision = pick_precision(cfg.precision, self.device)
         self.model = self.model.to(memory_format=torch.channels_last)    # faster oneDNN convolutions
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # Classifying the photo from the bottleneck's global average (Iizuka et al. 2016) teaches the
+        # global context what the object is; the head lives here, so the shipped network is unchanged.
+        self.class_head = torch.nn.Linear(cfg.widths[2], cfg.classes).to(self.device) if cfg.class_weight else None
+        if self.class_head is not None:
+            self.model.middle.register_forward_hook(lambda _m, _i, out: setattr(self, "bottleneck", out))
+        params = list(self.model.parameters()) + (list(self.class_head.parameters()) if self.class_head else [])
+        self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.targets = SoftTargets(self.bins, cfg.soft_neighbours, cfg.soft_sigma * self.bins.bin_size, self.device)
         self.weights = torch.as_tensor(self.bins.weights, device=self.device)
         self.teacher = load_teacher(cfg.teacher, self.device) if cfg.teacher else None
@@ -175,7 +184,15 @@ class Trainer:
         """bf16 autocast for the forward passes when this run uses it (weights and loss stay fp32)."""
         return torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
-    def loss(self, rgb: torch.Tensor) -> torch.Tensor:
+    def loss(self, rgb: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        colour = self.colour_loss(rgb)
+        if self.class_head is None or labels is None or not (labels >= 0).any():
+            return colour
+        known = labels >= 0
+        logits = self.class_head(self.bottleneck.float().mean(dim=(2, 3))[known])
+        return colour + self.cfg.class_weight * F.cross_entropy(logits, labels[known]) * known.float().mean()
+
+    def colour_loss(self, rgb: torch.Tensor) -> torch.Tensor:
         y, uv = split_yuv(rgb)
         hints = None
         if self.cfg.hints:
@@ -224,12 +241,13 @@ class Trainer:
             self.model.train()
         return self.teacher_ce(y, out)
 
-    def train_step(self, rgb: torch.Tensor, whole: torch.Tensor | None = None) -> float:
-        """One optimiser step on a batch of RGB crops (and `whole` photos for distill_loss);
-        returns the loss."""
+    def train_step(self, rgb: torch.Tensor, whole: torch.Tensor | None = None,
+                   labels: torch.Tensor | None = None) -> float:
+        """One optimiser step on a batch of RGB crops (with their class `labels`, -1 for none; and
+        `whole` photos for distill_loss); returns the loss."""
         for g in self.opt.param_groups:
             g["lr"] = lr_at(self.cfg, self.step)
-        loss = self.loss(rgb)
+        loss = self.loss(rgb, labels)
         if whole is not None:
             loss = loss + self.distill_loss(whole)
         self.opt.zero_grad(set_to_none=True)
@@ -241,6 +259,8 @@ class Trainer:
     def save(self) -> None:
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
                  "wall": self.wall, "config": asdict(self.cfg)}
+        if self.class_head is not None:
+            state["class_head"] = self.class_head.state_dict()
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
         tmp.replace(self.out / "checkpoint.pt")
@@ -248,6 +268,8 @@ class Trainer:
     def load(self) -> None:
         state = torch.load(self.out / "checkpoint.pt", map_location=self.device, weights_only=True)
         self.model.load_state_dict(state["model"])
+        if self.class_head is not None:
+            self.class_head.load_state_dict(state["class_head"])
         self.opt.load_state_dict(state["opt"])
         self.step, self.wall = int(state["step"]), float(state["wall"])
 
@@ -262,6 +284,8 @@ class Trainer:
             t0 = time.perf_counter()
             photos = load_photos(cfg.data, limit=cfg.limit)
             print(photos.summary(), f"(decoded in {time.perf_counter() - t0:.0f} s)")
+        if self.class_head is not None and len(photos.classes) > cfg.classes:
+            raise SystemExit(f"the photos have {len(photos.classes)} classes, the classifier {cfg.classes}")
         print(f"model: {n_params(self.model):,} parameters, {cfg.loss} loss, device {self.device}, "
               f"{self.precision}" + (" (this CPU has no bfloat16 support)" if self.precision == "fp32" and
                                      self.device == "cpu" and not cpu_has_bf16() else ""))
@@ -276,14 +300,15 @@ class Trainer:
         self.model.train()
         bar = tqdm(total=cfg.steps, initial=self.step, unit="step", dynamic_ncols=True)
         while self.step < cfg.steps:
-            rgb = torch.from_numpy(make_batch(photos, cfg.batch, cfg.size, cfg.seed, self.step,
-                                              cfg.large_fraction)).to(self.device)
+            rgb, labels = make_labelled_batch(photos, cfg.batch, cfg.size, cfg.seed, self.step,
+                                              cfg.large_fraction, cfg.zoom)
+            rgb, labels = torch.from_numpy(rgb).to(self.device), torch.from_numpy(labels).to(self.device)
             whole = None
             if self.teacher is not None and cfg.distill_sizes:  # the larger photos, at a working size
                 side = cfg.distill_sizes[self.step % len(cfg.distill_sizes)]
                 whole = torch.from_numpy(make_batch(photos, cfg.distill_batch, side, cfg.seed + 1, self.step,
                                                     1.0)).to(self.device)
-            running.append(self.train_step(rgb, whole))
+            running.append(self.train_step(rgb, whole, labels))
             seen += cfg.batch
             now = time.perf_counter()
             self.wall = wall0 + now - start
@@ -351,12 +376,13 @@ def main(argv=None) -> None:
     p.add_argument("--precision", default=defaults.precision, choices=["auto", "bf16", "fp32"],
                    help="bf16 autocast or fp32 (auto: bf16 where the CPU or GPU supports it)")
     for name in ("loss", "steps", "batch", "size", "lr", "seed", "limit", "checkpoint_minutes",
-                 "large_fraction", "bottleneck_blocks", "soft_sigma", "warmup"):
+                 "large_fraction", "bottleneck_blocks", "soft_sigma", "warmup", "class_weight"):
         default = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), default=default,
                        type=(lambda s: int(s)) if name == "limit" else type(default) if default is not None else int,
                        **({"choices": ["ce", "l2"]} if name == "loss" else {}))
     p.add_argument("--widths", type=int, nargs=3, default=defaults.widths)
+    p.add_argument("--no-zoom", dest="zoom", action="store_false", help="crop the small photos whole (no zoom jitter)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = p.parse_args(argv)
     if a.threads:
