@@ -28,17 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def hint_weights(root: Path) -> Path:
     """The shipped model with hint inputs added (random hint convolution)."""
     import torch
-    from safetensors.torch import load_file
 
     from engine import load_bundle
-    from engine.model import ModelConfig, UNet
+    from engine.model import load_model
     from engine.weights import save_bundle
 
     shipped = load_bundle()
-    cfg = ModelConfig.from_dict({**shipped.model, "hints": True})
-    model = UNet(cfg)
-    missing, unexpected = model.load_state_dict(load_file(str(shipped.safetensors_path)), strict=False)
-    assert missing == ["hint_in.weight"] and not unexpected, (missing, unexpected)
+    model = load_model(shipped, hints=True)
     torch.manual_seed(0)
     torch.nn.init.normal_(model.hint_in.weight, std=0.5)
     save_bundle(model, shipped.bins, root, temperature=shipped.temperature, working_size=shipped.working_size)

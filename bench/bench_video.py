@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.pipeline import Colorizer
+from engine import Colorizer
 from engine.video import FrameColorizer, colorize_video
 from engine.videoio import VideoInfo, VideoReader, VideoWriter
 

@@ -68,10 +68,8 @@ class TorchBackend:
 
     def __init__(self, bundle: Bundle, device: str):
         import torch
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
 
-        from .model import ModelConfig, UNet
+        from .model import load_model
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -79,13 +77,7 @@ class TorchBackend:
             raise ColorizeError("device cuda: torch sees no CUDA GPU")
         check_model_file(bundle.safetensors_path)
         self.torch, self.device = torch, device
-        self.model = UNet(ModelConfig.from_dict(bundle.model))
-        try:
-            self.model.load_state_dict(load_file(str(bundle.safetensors_path)))
-        except (SafetensorError, RuntimeError, OSError) as e:
-            raise ColorizeError(f"weights file {bundle.safetensors_path} is corrupt, truncated or "
-                                f"does not match model.json ({str(e).splitlines()[0][:120]})") from None
-        self.model.eval().to(device)
+        self.model = load_model(bundle).to(device)
 
     def __call__(self, y: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """y (B, 1, H, W); hints (B, 3, H, W) for a model that takes them (None: no hint anywhere)."""

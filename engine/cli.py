@@ -1,13 +1,16 @@
 """The `colorize` command: colorize files, folders and globs of photos and videos; never touch the
-originals. Every bad input is one line on stderr; the batch goes on and the exit status says
-whether anything failed (1), the command line was wrong (2) or the run was interrupted (130)."""
+originals. A thin shell over the engine's one file job (engine/job.py): the flags become one
+Settings value, every input one Task. Every bad input is one line on stderr (or one JSON object
+on stdout with --json); the batch goes on and the exit status says whether anything failed (1),
+the command line, weights or output folder were wrong (2) or the run was interrupted (130)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -15,13 +18,14 @@ from tqdm import tqdm
 from . import __version__
 from .backends import BACKENDS, DEVICES
 from .color import check_temperature
-from .errors import ColorizeError, OutputExists
+from .colorizer import Colorizer
+from .errors import ColorizeError
 from .hints import Hint, parse_hint
 from .imageio import MAX_PIXELS, set_max_pixels
-from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs, is_video, output_path, remove_stale_temps
-from .pipeline import MAX_WORKING_SIZE, STRIDE, Canvas, Colorizer
-from .reference import Reference
-from .video import colorize_video
+from .job import Result, Task, plan, run
+from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs
+from .settings import DEFAULT_QUALITY, DEFAULT_REFERENCE_STRENGTH, MAX_WORKING_SIZE, STRIDE, Settings
+from .weights import load_bundle
 
 EPILOG = """examples:
   colorize old.jpg -o old-colour.png
@@ -30,10 +34,16 @@ EPILOG = """examples:
   colorize film.mp4 -o film-colour.mp4
   colorize old.jpg -o old-colour.png --hint 120,80,#c03020 --hint 40,200,#2050a0
   colorize old.jpg -o old-colour.png --reference holiday.jpg --reference-strength 0.7
+  colorize old.jpg -o old-colour.png --reference '#1f4e79,tan'
+  colorize scans-1950/ scans-1960/ -o out/     (writes out/scans-1950/..., out/scans-1960/...)
 
 exit status: 0 all done (existing outputs kept count as done), 1 some input failed or a video
 ended early (its frames up to there are written), 2 bad command line, weights, hints, reference
-or output folder, 130 interrupted (nothing half-written is left)."""
+or output (an output folder that cannot take files stops the run; what was written is kept),
+130 interrupted (nothing half-written is left).
+
+--json prints one object per input on stdout: {"input", "output", "status": done|kept|failed,
+"code", "message", "recoloured"}; the codes are listed in engine/job.py (CODES)."""
 
 
 def _hint(text: str) -> Hint:
@@ -67,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="colorize", description="Colorize black-and-white photos and videos with a small, fast neural network.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="IN",
-                   help="image or video files, folders (searched recursively) or globs")
+                   help="image or video files, folders (searched recursively) or globs; with several "
+                        "folders, each keeps its name as a sub-folder of the output")
     p.add_argument("-o", "--output", default="colorized", metavar="OUT",
                    help="output file (one input; its suffix picks the format) or folder (a name without "
                         "a suffix, or ending in /; default: ./colorized/)")
@@ -79,9 +90,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hint", action="append", type=_hint, default=[], metavar="X,Y,COLOUR",
                    help="a colour hint at pixel X,Y of the one input photo, e.g. 120,80,#c03020 (repeatable)")
     p.add_argument("--reference", default=None, metavar="REF",
-                   help="a colour photo whose colours the results should lean toward (docs/hints.md)")
+                   help="a colour photo, or a palette such as '#1f4e79,tan', whose colours the results "
+                        "should lean toward (docs/hints.md)")
     p.add_argument("--reference-strength", type=_ranged(float, 0, 1, "--reference-strength"), default=None,
-                   metavar="S", help="how strongly, in [0, 1]: 0 = not at all, 1 = fully (default: 0.5)")
+                   metavar="S", help="how strongly, in [0, 1]: 0 = not at all, 1 = fully "
+                                     f"(default: {DEFAULT_REFERENCE_STRENGTH:g})")
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="inference backend (default: auto)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="device (default: CUDA when available)")
     p.add_argument("--working-size", type=_ranged(int, STRIDE, MAX_WORKING_SIZE, "--working-size"), default=None,
@@ -89,8 +102,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                       f"{STRIDE}-{MAX_WORKING_SIZE} (default: the model's)")
     p.add_argument("--weights", default=None, metavar="DIR",
                    help="weights folder (default: $COLORIZE_WEIGHTS, else the shipped model)")
-    p.add_argument("--quality", type=_ranged(int, 1, 100, "--quality"), default=95,
-                   help="JPEG/WebP quality, 1-100 (default: 95)")
+    p.add_argument("--quality", type=_ranged(int, 1, 100, "--quality"), default=DEFAULT_QUALITY,
+                   help=f"JPEG/WebP quality, 1-100 (default: {DEFAULT_QUALITY})")
     p.add_argument("--max-megapixels", type=_ranged(float, 1, 10_000, "--max-megapixels"),
                    default=MAX_PIXELS / 1e6, metavar="MP",
                    help=f"refuse larger images, a guard against decompression bombs (default: {MAX_PIXELS / 1e6:g})")
@@ -100,11 +113,54 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--keep-colour", action="store_true",
                    help="skip photos that are already in colour (by default they are recoloured from their "
                         "luminance, with a note)")
-    p.add_argument("--version", action="version", version=f"colorize {__version__}")
-    args = p.parse_args(argv)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per input on stdout (for programs; see below)")
+    p.add_argument("--version", action=VersionAction, nargs=0, help="print the program's and the model's version and exit")
+    args = p.parse_args(glue_negative_hints(sys.argv[1:] if argv is None else list(argv)))
     if args.reference_strength is not None and args.reference is None:
         p.error("--reference-strength needs --reference")
     return args
+
+
+class VersionAction(argparse.Action):
+    """--version: the program's and the model's version (of --weights if given before it)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line(getattr(namespace, "weights", None)))
+        parser.exit()
+
+
+def glue_negative_hints(argv: list[str]) -> list[str]:
+    """`--hint -1,10,red` as `--hint=-1,10,red`: argparse would take -1,... for an option, and a
+    point outside the photo deserves the engine's own message."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--hint" and i + 1 < len(argv) and argv[i + 1].startswith("-") and "," in argv[i + 1]:
+            out.append(f"--hint={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def version_line(weights) -> str:
+    """The program's version and the model's (from its model.json)."""
+    try:
+        bundle = load_bundle(weights)
+        model = f"model {bundle.meta.get('version', 'without a version')} ({bundle.root})"
+    except ColorizeError as e:
+        model = f"model not loadable: {e}"
+    return f"colorize {__version__}, {model}"
+
+
+def settings_of(args) -> Settings:
+    """The command's flags as the engine's one Settings value."""
+    return Settings(temperature=args.temperature, working_size=args.working_size, reference=args.reference,
+                    reference_strength=(DEFAULT_REFERENCE_STRENGTH if args.reference_strength is None
+                                        else args.reference_strength),
+                    hints=args.hint or args.hints, quality=args.quality, overwrite=args.overwrite,
+                    keep_colour=args.keep_colour, temporal=not args.frame_by_frame)
 
 
 def show(path) -> str:
@@ -113,7 +169,7 @@ def show(path) -> str:
     return text if text.isprintable() else repr(text)
 
 
-def plan_output(arg: str, jobs: list, one_file_given: bool) -> tuple[Path, bool]:
+def plan_output(arg: str, n_inputs: int, one_file_given: bool) -> tuple[Path, bool]:
     """(output path, whether it names one file); raises ColorizeError for an impossible request."""
     out = Path(arg)
     folder_meant = arg.endswith(("/", os.sep)) or out.is_dir() or not out.suffix
@@ -123,8 +179,8 @@ def plan_output(arg: str, jobs: list, one_file_given: bool) -> tuple[Path, bool]
         raise ColorizeError(f"-o {show(arg)}: cannot write {out.suffix} files (images: "
                             f"{', '.join(sorted(IMAGE_WRITE))}; videos: {', '.join(sorted(VIDEO_WRITE))}); "
                             "for a folder, end the name with /")
-    if not (one_file_given and len(jobs) == 1):
-        raise ColorizeError(f"-o {show(arg)} names one file but there are {len(jobs)} inputs: give a folder")
+    if not (one_file_given and n_inputs == 1):
+        raise ColorizeError(f"-o {show(arg)} names one file but there are {n_inputs} inputs: give a folder")
     return out, True
 
 
@@ -146,112 +202,40 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-@dataclass
-class Task:
-    src: Path
-    dst: Path
-    video: bool
+class Score:
+    """Counts the results and reports each one: a line on stderr, or JSON on stdout."""
 
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+        self.done = self.kept = self.failed = self.recoloured = 0
 
-class Batch:
-    """Runs the tasks one after another and keeps the score. (Decoding the next photo and encoding
-    the last one in threads beside the network was measured no faster on 2 cores: onnxruntime and
-    OpenCV already keep them busy; see docs/benchmarks.md.)"""
+    def add(self, r: Result) -> None:
+        self.done += r.status == "done"
+        self.kept += r.status == "kept"
+        self.failed += r.status == "failed"
+        self.recoloured += r.recoloured
+        if self.as_json:
+            tqdm.write(json.dumps(r.to_dict()), file=sys.stdout)
+        elif r.message:  # "exists" names the output, every other message is about the input
+            where = "" if r.code == "exists" else f"{show(r.task.src)}: "
+            tqdm.write(f"colorize: {where}{r.message}", file=sys.stderr)
 
-    def __init__(self, colorizer: Colorizer, args, reference: Reference | None = None):
-        self.colorizer, self.args, self.reference = colorizer, args, reference
-        self.strength = 0.5 if args.reference_strength is None else args.reference_strength
-        self.failed = self.kept = self.done = self.recoloured = 0
+    def refuse(self, code: str, message: str) -> int:
+        """The whole run cannot start: one line (or one JSON object) and exit status 2."""
+        if self.as_json:
+            print(json.dumps({"input": None, "output": None, "status": "failed", "code": code, "message": message,
+                              "recoloured": False}))
+        print(f"colorize: {message}", file=sys.stderr)
+        return 2
 
-    def report(self, src: Path | None, error: BaseException) -> None:
-        """Count and print one failed task."""
-        if isinstance(error, OutputExists):
-            self.kept += 1
-            tqdm.write(f"colorize: {error}", file=sys.stderr)
-            return
+    def fail_input(self, line: str) -> None:
+        """An item of the command line that gave no file at all."""
         self.failed += 1
-        if isinstance(error, MemoryError):
-            why = "out of memory (try a smaller --working-size or image)"
-        elif isinstance(error, OSError) and not isinstance(error, ColorizeError):
-            why = error.strerror or str(error)
+        if self.as_json:
+            print(json.dumps({"input": line.split(": ")[0], "output": None, "status": "failed", "code": "input",
+                              "message": line.split(": ", 1)[-1], "recoloured": False}))
         else:
-            why = str(error)
-        tqdm.write(f"colorize: {show(src)}: {why}", file=sys.stderr)
-
-    def run(self, tasks: list[Task], bar) -> None:
-        """Colorize every task."""
-        for task in tasks:
-            try:
-                if task.video:
-                    self._video(task, position=1 if len(tasks) > 1 else 0)
-                else:
-                    self._photo(task)
-            except (ColorizeError, MemoryError, OSError) as e:
-                self.report(task.src, e)
-            bar.update(1)
-
-    def _photo(self, task: Task) -> None:
-        canvas = Canvas.of(task.src)
-        if canvas.has_colour:
-            if self.args.keep_colour:
-                tqdm.write(f"colorize: {show(task.src)}: already in colour, skipped (--keep-colour)", file=sys.stderr)
-                self.kept += 1
-                return
-            self.recoloured += 1
-        pred = self.colorizer.predict(canvas, self.hints_for(task.src)).with_reference(self.reference, self.strength)
-        pred.save(task.dst, self.args.temperature, self.args.quality, self.args.overwrite)
-        self.done += 1
-
-    def hints_for(self, src: Path):
-        """The hints for one input: the --hint points, the --hints image, or the same-named image
-        (or PNG of the same stem) in the --hints folder; None when there are none."""
-        if self.args.hint:
-            return self.args.hint
-        if self.args.hints is None:
-            return None
-        given = Path(self.args.hints)
-        if not given.is_dir():
-            return given
-        return next((f for f in (given / src.name, given / (src.stem + ".png")) if f.is_file()), None)
-
-    def _video(self, task: Task, position: int) -> None:
-        if self.hints_for(task.src) is not None:
-            raise ColorizeError("colour hints are for photos, not videos (a --reference works on videos)")
-        warning = _colorize_video(task.src, task.dst, self, position)
-        if warning:
-            raise ColorizeError(warning)
-        self.done += 1
-
-
-def plan_tasks(jobs, out: Path, single_file: bool, overwrite: bool, batch: Batch) -> list[Task]:
-    """Decide every output before any work starts; refusals are reported (and counted) at once."""
-    inputs = {os.path.realpath(src) for src, _ in jobs}
-    tasks, taken, cleaned = [], set(), set()
-    for src, rel in jobs:
-        video = is_video(src)
-        dst = output_path(rel, out, single_file, video)
-        try:
-            if os.path.realpath(dst) in inputs:
-                raise ColorizeError(f"output {show(dst)} is an input; choose another output")
-            if os.path.realpath(dst) in taken:
-                raise ColorizeError(f"another input already writes {show(dst)}")
-            taken.add(os.path.realpath(dst))
-            if single_file and video != (dst.suffix.lower() in VIDEO_WRITE):
-                raise ColorizeError(f"a {'video' if video else 'photo'} cannot be written as {dst.suffix}: use "
-                                    + ", ".join(sorted(VIDEO_WRITE if video else IMAGE_WRITE)))
-            if dst.exists() and not overwrite:
-                raise OutputExists(f"{show(dst)} exists, kept (use --overwrite to replace it)")
-            try:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise ColorizeError(f"cannot create output folder {show(dst.parent)}: {e.strerror or e}") from None
-            if dst.parent not in cleaned:
-                remove_stale_temps(dst.parent)  # left by runs that were killed
-                cleaned.add(dst.parent)
-            tasks.append(Task(src, dst, video))
-        except ColorizeError as e:
-            batch.report(src, e)
-    return tasks
+            print(f"colorize: {show(line)}", file=sys.stderr)
 
 
 def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
@@ -271,60 +255,70 @@ def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
 
 def _run(args) -> int:
     set_max_pixels(int(args.max_megapixels * 1e6))
-    jobs, errors = collect_inputs(args.inputs, exclude=args.output)
+    score = Score(args.json)
+    folders = [item for item in args.inputs if Path(item).is_dir()]
+    inputs, errors = collect_inputs(args.inputs, exclude=args.output, folder_names=len(folders) > 1)
     for e in errors:
-        print(f"colorize: {show(e)}", file=sys.stderr)
-    if not jobs:
+        score.fail_input(e)
+    if not inputs:
         return 1
+    out = Path(args.output)
+    created = not out.exists()
     try:
         one_file_given = len(args.inputs) == 1 and Path(args.inputs[0]).is_file()
-        out, single_file = plan_output(args.output, jobs, one_file_given)
+        out, single_file = plan_output(args.output, len(inputs), one_file_given)
         colorizer = Colorizer(args.weights, backend=args.backend, device=args.device,
                               working_size=args.working_size)
-        reference = colorizer.load_reference(args.reference)  # checked once, before anything is written
-        check_hint_options(args, colorizer, len(jobs))
+        check_hint_options(args, colorizer, len(inputs))
+        settings = settings_of(args).with_reference_loaded(colorizer.bundle.bins)  # read once, checked now
         if not single_file:
             out.mkdir(parents=True, exist_ok=True)
     except ColorizeError as e:
-        print(f"colorize: {e}", file=sys.stderr)
-        return 2
+        return score.refuse(e.code or "options", str(e))
     except OSError as e:
-        print(f"colorize: cannot create output folder {show(out)}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    batch = Batch(colorizer, args, reference)
-    batch.failed = len(errors)
-    with tqdm(total=len(jobs), unit="file", disable=None if len(jobs) > 1 else True, file=sys.stderr) as bar:
-        tasks = plan_tasks(jobs, out, single_file, args.overwrite, batch)
-        bar.update(len(jobs) - len(tasks))
-        batch.run(tasks, bar)
-    if batch.recoloured:
-        print(f"colorize: note: {batch.recoloured} input(s) were already in colour and were recoloured from "
+        return score.refuse("output-folder", f"cannot create output folder {show(out)}: {e.strerror or e}")
+    status = 0
+    with tqdm(total=len(inputs), unit="file", disable=None if len(inputs) > 1 else True, file=sys.stderr) as bar:
+        tasks, results = plan(inputs, out, single_file, settings)
+        for r in results:
+            score.add(r)
+        bar.update(len(results))
+        for task in tasks:
+            with frame_bar(task, several=len(tasks) > 1) as progress:
+                results.append(run(colorizer, task, settings, progress))
+            score.add(results[-1])
+            bar.update(1)
+            if results[-1].code == "output-folder":
+                tqdm.write(f"colorize: stopped: the output folder {show(task.dst.parent)} cannot take files; "
+                           "what was written is kept", file=sys.stderr)
+                status = 2
+                break
+    if single_file and any(r.code in ("hints", "output") for r in results):
+        status = 2  # a bad --hint, or an output that is the input: the command line was wrong
+    if created and not single_file and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()  # made by this run and left empty: every input failed
+    if score.recoloured:
+        print(f"colorize: note: {score.recoloured} input(s) were already in colour and were recoloured from "
               "their luminance (--keep-colour skips them)", file=sys.stderr)
-    if len(jobs) > 1 or batch.failed:
-        print(f"colorize: {batch.done} colorized, {batch.kept} kept, {batch.failed} failed "
+    if len(inputs) > 1 or score.failed:
+        print(f"colorize: {score.done} colorized, {score.kept} kept, {score.failed} failed "
               f"({colorizer.backend} on {colorizer.device})", file=sys.stderr)
-    return 1 if batch.failed else 0
+    return status or (1 if score.failed else 0)
 
 
-def _colorize_video(src: Path, dst: Path, batch: Batch, position: int) -> str | None:
-    """One video, with its own frame progress bar; returns a warning when it ended early (the
-    frames decoded up to there are written). Skipped corrupt packets are reported."""
-    args = batch.args
-    with tqdm(unit="frame", desc=src.name, disable=None, leave=position == 0, position=position,
-              file=sys.stderr) as frames:
+@contextmanager
+def frame_bar(task: Task, several: bool):
+    """A video task's frame progress bar (under the file bar when there are several files), as a
+    progress(done, total) callback; None for a photo."""
+    if not task.video:
+        yield None
+        return
+    with tqdm(unit="frame", desc=task.src.name, disable=None, leave=not several, position=int(several),
+              file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
-            frames.total = total
-            frames.update(done - frames.n)
-
-        result = colorize_video(src, dst, args.temperature, progress, batch.colorizer,
-                                temporal=not args.frame_by_frame, overwrite=args.overwrite,
-                                reference=batch.reference, reference_strength=batch.strength)
-    if result.skipped and not result.warning:
-        tqdm.write(f"colorize: {show(src)}: skipped {result.skipped} corrupt packet(s); "
-                   f"wrote {result.frames} frames", file=sys.stderr)
-    if result.warning:
-        return f"{result.warning}; wrote the {result.frames} frames before it to {show(dst)}"
-    return None
+            bar.total = total
+            bar.update(done - bar.n)
+        yield progress
 
 
 if __name__ == "__main__":

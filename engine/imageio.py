@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ColorizeError
+from .errors import ColorizeError, write_error
 from .media import IMAGE_WRITE, atomic_output, check_input_file
 
 MAX_PIXELS = 150_000_000  # default limit: larger images are refused before decoding (decompression bombs)
 _max_pixels = MAX_PIXELS
+FLOAT_SLACK = 1e-3        # float images may stray this far outside [0, 1] (rounding); more is a mistake
 
 ORIENTATION = 0x0112  # the EXIF tag
 # TIFF tags that describe how the source stores its pixels (size, depth, strips, compression, colour
@@ -51,6 +52,7 @@ class Picture:
     maxval: float              # 255, 65535 or 1.0 (float input)
     kind: str                  # "pil" or "numpy": what to hand back
     meta: dict = field(default_factory=dict)
+    source: Path | None = None  # the file it was read from (a result must not replace it by accident)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -82,13 +84,13 @@ def read_picture(path: str | os.PathLike) -> Picture:
             im.close()  # Pillow's decoder is not needed
             pic = _read_deep_colour(path, orientation)
             if pic is not None:
-                pic.meta = meta
+                pic.meta, pic.source = meta, path
                 return pic
             warnings.warn(f"{path}: OpenCV could not decode this 16-bit image; it is read at 8 bits",
                           stacklevel=2)
             im = _open_checked(path)
         pic = _pil_to_picture(_load_upright(im))
-        pic.meta = meta
+        pic.meta, pic.source = meta, path
         return pic
 
 
@@ -278,6 +280,9 @@ def _array_to_picture(arr: np.ndarray) -> Picture:
     elif arr.dtype in (np.float16, np.float32, np.float64):
         if not np.isfinite(arr).all():  # one NaN would spread through the filters to every pixel
             raise ColorizeError("image has NaN or infinite values")
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+        if lo < -FLOAT_SLACK or hi > 1 + FLOAT_SLACK:  # e.g. 0-255 data in a float array
+            raise ColorizeError(f"a float image must hold values in [0, 1], this one goes from {lo:g} to {hi:g}")
         maxval, arr = 1.0, np.clip(arr, 0, 1).astype(np.float32)
     else:
         raise ColorizeError(f"unsupported array dtype {arr.dtype} (use uint8, uint16 or float in [0, 1])")
@@ -333,7 +338,7 @@ def write_image(image, path: str | os.PathLike, quality: int = 95, overwrite: bo
             else:
                 _save(image, tmp, fmt, quality, meta)
     except OSError as e:
-        raise ColorizeError(f"cannot write {path}: {e.strerror or e}") from None
+        raise write_error(f"cannot write {path}: {e.strerror or e}", e) from None
 
 
 # What Pillow raises for metadata it cannot write (an EXIF value of an odd type, a tag libtiff

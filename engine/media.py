@@ -6,12 +6,16 @@ from __future__ import annotations
 import glob
 import os
 import stat
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ColorizeError, OutputExists
+from .errors import ColorizeError, OutputExists, write_error
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm",
                             ".pgm", ".pbm", ".pnm", ".tga", ".jp2"})
@@ -20,7 +24,7 @@ IMAGE_WRITE = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", "
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
                             ".flv", ".ts", ".mts", ".264", ".h264", ".y4m", ".ogv"})
 VIDEO_WRITE = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})  # containers we encode to
-TEMP_PREFIX = ".colorize-"   # temporary files beside outputs: .colorize-<pid>-<random><suffix>
+TEMP_PREFIX = ".colorize-"   # temporary files beside outputs: .colorize-<random><suffix>
 
 
 def check_input_file(path: Path, kind: str = "an image") -> None:
@@ -42,30 +46,18 @@ def check_input_file(path: Path, kind: str = "an image") -> None:
         raise ColorizeError("empty file (0 bytes)")
 
 
-def is_video(path: str | os.PathLike) -> bool:
-    """True for files that go to the video pipeline: a video suffix, or (for other names) a
-    regular file in which FFmpeg finds a moving-picture stream. Never opens a pipe or device."""
-    path = Path(path)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return True
-    try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            return False
-    except OSError:
-        return False
-    from .videoio import has_video_stream  # PyAV only when a file needs a look inside
-    return has_video_stream(path)
-
-
 def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
 
-def collect_inputs(items, exclude: str | os.PathLike | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
+def collect_inputs(items, exclude: str | os.PathLike | None = None,
+                   folder_names: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
     """The files to colorize, each as (file, path relative to the output folder), and one line per
     item that gave nothing. Folders are searched recursively for images and videos, skipping hidden
     files and folders and the folder `exclude` (an output folder inside an input folder); a file
-    given by name is taken as it is (a bad one gets its error later); globs are expanded."""
+    given by name is taken as it is (a bad one gets its error later); globs are expanded. With
+    `folder_names`, a folder's files keep its name above their path (`scans/a.jpg`), so that two
+    folders holding the same names do not collide in one output folder."""
     found, errors = [], []
     skip = Path(exclude).resolve() if exclude is not None else None
     for item in items:
@@ -76,7 +68,7 @@ def collect_inputs(items, exclude: str | os.PathLike | None = None) -> tuple[lis
                 rel = f.relative_to(path)
                 if (f.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not _hidden(rel)
                         and not (skip is not None and skip in f.resolve().parents) and f.is_file()):
-                    files.append((f, rel))
+                    files.append((f, Path(path.resolve().name) / rel if folder_names else rel))
             if not files:
                 errors.append(f"{item}: folder has no images or videos")
             found += files
@@ -117,22 +109,34 @@ def _umask() -> int:
     return mask
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if sys.platform == "win32":
-        return True  # no cheap check: never remove another process's file there
+def _lock(fd: int, wait: bool = True) -> bool:
+    """Take an exclusive lock on an open file; False if another holder has it or the file system
+    cannot lock (then nobody can tell whether the file is still being written)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except OSError:
-        return True  # exists, owned by someone else
+        return False
     return True
 
 
+def _same_file(path: str, fd: int) -> bool:
+    try:
+        a, b = os.stat(path, follow_symlinks=False), os.fstat(fd)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def remove_stale_temps(folder: str | os.PathLike) -> int:
-    """Delete our temporary files left in folder by runs that were killed; returns how many."""
+    """Delete our temporary files left in folder by runs that were killed; returns how many.
+
+    A writer holds a lock on its temporary file for as long as the file exists, and the kernel drops
+    it when the writer dies, however it dies. So a file we can lock is one nobody is writing. A
+    process ID would not do: a run in a container has IDs the host cannot see. Where locks do not
+    work (Windows, a file system without them) nothing is removed: a leftover is better than a
+    lost result."""
+    if fcntl is None:
+        return 0
     removed = 0
     try:
         entries = list(os.scandir(folder))
@@ -141,13 +145,22 @@ def remove_stale_temps(folder: str | os.PathLike) -> int:
     for e in entries:
         if not e.name.startswith(TEMP_PREFIX):
             continue
-        pid = e.name[len(TEMP_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            try:
+        try:
+            # O_NONBLOCK: a FIFO under our prefix must not hang the run
+            fd = os.open(e.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            # The writer may have renamed its file into place after we opened it: then the lock we
+            # get is on the result, and its temporary name is gone or another file's.
+            if (stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd, wait=False)
+                    and _same_file(e.path, fd)):
                 os.unlink(e.path)
                 removed += 1
-            except OSError:
-                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
     return removed
 
 
@@ -163,16 +176,26 @@ class AtomicFile:
     def __init__(self, dst: str | os.PathLike, overwrite: bool = True, mode: int | None = None):
         self.dst, self.overwrite, self.mode = Path(dst), overwrite, mode
         folder = self.dst.parent if str(self.dst.parent) else Path(".")
-        try:
-            fd, self.path = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=self.dst.suffix,
-                                             dir=folder)
-        except FileNotFoundError:
-            raise ColorizeError(f"output folder does not exist: {folder}") from None
-        except PermissionError:
-            raise ColorizeError(f"output folder is not writable: {folder}") from None
-        except OSError as e:
-            raise ColorizeError(f"cannot write in {folder}: {e.strerror or e}") from None
-        os.close(fd)
+        while True:
+            try:
+                self._fd, self.path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=self.dst.suffix, dir=folder)
+            except FileNotFoundError:
+                raise ColorizeError(f"output folder does not exist: {folder}", "output-folder") from None
+            except PermissionError:
+                raise ColorizeError(f"output folder is not writable: {folder}", "output-folder") from None
+            except OSError as e:
+                raise write_error(f"cannot write in {folder}: {e.strerror or e}", e) from None
+            if fcntl is None:  # Windows renames no file that is held open; nothing is removed there
+                os.close(self._fd)
+                self._fd = None
+                break
+            # Held until the file is renamed or removed, so that no other run takes it for a
+            # leftover (remove_stale_temps). Between mkstemp and the lock another run may have
+            # done just that: then our name is gone, and we start again.
+            _lock(self._fd)
+            if _same_file(self.path, self._fd):
+                break
+            os.close(self._fd)
 
     def commit(self) -> None:
         """Move the finished temporary file to its final name."""
@@ -192,9 +215,14 @@ class AtomicFile:
             self.discard()
 
     def discard(self) -> None:
-        """Remove the temporary file, if it is still there."""
-        if os.path.lexists(self.path):
-            os.unlink(self.path)
+        """Remove the temporary file, if it is still there, and only then let go of its lock."""
+        try:
+            if os.path.lexists(self.path):
+                os.unlink(self.path)
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 @contextmanager

@@ -18,8 +18,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-STRIDE = 8  # input height and width must be multiples of this
-
 
 @dataclass
 class ModelConfig:
@@ -88,3 +86,33 @@ class UNet(nn.Module):
 
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def load_model(bundle, hints: bool | None = None) -> UNet:
+    """The UNet of a weights bundle (engine.weights.Bundle), in eval mode on the CPU: the one way a
+    saved model becomes a torch module (backends, training's teacher and --init, benchmarks).
+    hints=False builds the automatic model alone (a hint model's hint inputs are left out), True
+    gives an automatic model zero-initialised hint inputs."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .errors import ColorizeError
+
+    cfg = ModelConfig.from_dict(bundle.model)
+    cfg = cfg if hints is None else ModelConfig(cfg.n_bins, cfg.widths, cfg.bottleneck_blocks, hints)
+    model = UNet(cfg)
+    try:
+        state = load_file(str(bundle.safetensors_path))
+    except (SafetensorError, OSError) as e:
+        raise ColorizeError(f"weights file {bundle.safetensors_path} is corrupt or truncated "
+                            f"({str(e).splitlines()[0][:120]})") from None
+    if not cfg.hints:
+        state = {k: v for k, v in state.items() if not k.startswith("hint_in.")}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a tensor of another shape
+        missing, unexpected = [str(e).splitlines()[-1].strip()[:120]], []
+    if unexpected or any(not k.startswith("hint_in.") for k in missing):
+        raise ColorizeError(f"weights file {bundle.safetensors_path} does not match model.json "
+                            f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return model.eval()

@@ -73,6 +73,15 @@ def palette_histogram(colours, bins: ChromaBins, spread: float = PALETTE_SPREAD,
     return with_prior(gaussian_weights(uv, bins.centers, spread * bins.bin_size).mean(axis=0), bins.prior, share)
 
 
+def palette_text(text: str) -> list[tuple[int, int, int]]:
+    """The colours of a palette written as text ("#1f4e79,tan"); a text that is neither a file nor
+    such a palette gets one line naming both readings."""
+    try:
+        return [parse_colour(c) for c in text.split(",")]
+    except ColorizeError:
+        raise ColorizeError(f"reference {text!r}: no such file, nor a palette of colours like '#1f4e79,tan'") from None
+
+
 def reference_rgb(reference) -> np.ndarray:
     """A reference photo (path, PIL image or numpy array) as float RGB in [0, 1], at most
     REFERENCE_SIDE on its long side; ColorizeError if it cannot be read or is greyscale."""
@@ -114,6 +123,8 @@ class Reference:
             return reference
         if isinstance(reference, (list, tuple)):
             return cls(palette_histogram(reference, bins), bins)
+        if isinstance(reference, str) and not os.path.lexists(reference):
+            return cls(palette_histogram(palette_text(reference), bins), bins)
         return cls(photo_histogram(reference_rgb(reference), bins), bins)
 
     def bias(self, strength) -> np.ndarray:

@@ -14,8 +14,10 @@ import numpy as np
 
 from .color import annealed_mean, check_temperature
 from .errors import ColorizeError
-from .pipeline import Colorizer, Prediction
+from .colorizer import Colorizer, default_colorizer
+from .prediction import Prediction
 from .reference import check_strength
+from .settings import DEFAULT_REFERENCE_STRENGTH
 from .temporal import TemporalFilter
 from .videoio import VideoInfo, VideoReader, VideoWriter
 
@@ -35,7 +37,7 @@ class FrameColorizer:
     """Colorize consecutive frames of one video (8-bit RGB or grey in, 8-bit RGB out)."""
 
     def __init__(self, colorizer: Colorizer, temperature: float | None = None, temporal: bool = True,
-                 reference=None, reference_strength: float = 0.5):
+                 reference=None, reference_strength: float = DEFAULT_REFERENCE_STRENGTH):
         self.colorizer = colorizer
         self.temperature = check_temperature(colorizer.temperature if temperature is None else temperature)
         self.filter = TemporalFilter() if temporal else None
@@ -59,7 +61,7 @@ class FrameColorizer:
 
 def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
                    progress=None, colorizer: Colorizer | None = None, temporal: bool = True,
-                   overwrite: bool = True, reference=None, reference_strength: float = 0.5) -> VideoResult:
+                   overwrite: bool = True, reference=None, reference_strength: float = DEFAULT_REFERENCE_STRENGTH) -> VideoResult:
     """Colorize the video src into dst (container from dst's extension), audio copied unchanged.
 
     temporal: True keeps colours steady from frame to frame (engine/temporal.py), False colorizes
@@ -75,7 +77,7 @@ def colorize_video(src: str | os.PathLike, dst: str | os.PathLike, temperature: 
     src, dst = Path(src), Path(dst)
     if dst.exists() and dst.resolve() == src.resolve():
         raise ColorizeError(f"output {dst} is the input; choose another output")
-    colorizer = colorizer or _default_colorizer()
+    colorizer = colorizer or default_colorizer()
     frames = FrameColorizer(colorizer, temperature, temporal, reference, reference_strength)
     with VideoReader(src) as reader:
         writer = VideoWriter(dst, reader.info, reader.audio, overwrite)
@@ -152,13 +154,3 @@ class _Prefetch:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()  # the reader must not be closed while its thread still decodes
-
-
-_default: Colorizer | None = None
-
-
-def _default_colorizer() -> Colorizer:
-    global _default
-    if _default is None:
-        _default = Colorizer()
-    return _default

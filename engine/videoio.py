@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ColorizeError
-from .media import AtomicFile, atomic_output, check_input_file
+from .errors import ColorizeError, write_error
+from .media import VIDEO_SUFFIXES, AtomicFile, atomic_output, check_input_file
 
 # FFmpeg also "demuxes" still images and GIFs; those belong to the photo pipeline.
 _IMAGE_DEMUXERS = ("image2", "_pipe", "gif", "apng", "webp", "png", "bmp", "tiff")
@@ -27,7 +28,10 @@ def _av():
         import av
     except ImportError:
         raise ColorizeError("video needs PyAV: pip install 'colorize[video]'") from None
-    av.logging.set_level(av.logging.PANIC)  # FFmpeg's own console chatter is not the user's business
+    # No Python log callback at all: FFmpeg's chatter is not the user's business, and with the
+    # callback installed a decoder thread that logs needs the GIL while closing a stream holds it
+    # and waits for that thread (a deadlock seen when a preview stops after the first frame).
+    av.logging.set_level(None)
     return av
 
 
@@ -47,6 +51,20 @@ class VideoInfo:
     codec: str
     has_audio: bool
     duration: float         # seconds, from the container; 0 if unknown
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    """True for files that go to the video pipeline: a video suffix, or (for other names) a
+    regular file in which FFmpeg finds a moving-picture stream. Never opens a pipe or device."""
+    path = Path(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
+    except OSError:
+        return False
+    return has_video_stream(path)
 
 
 def has_video_stream(path: str | os.PathLike) -> bool:
@@ -231,7 +249,7 @@ class VideoWriter:
             hint = ("; if the audio cannot go in this container, try -o with .mkv"
                     if self.audio is not None and self.dst.suffix.lower() != ".mkv"
                     and getattr(e, "errno", None) not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EPIPE) else "")
-            raise ColorizeError(f"cannot write {self.dst} ({_why(e)}){hint}") from None
+            raise write_error(f"cannot write {self.dst} ({_why(e)}){hint}", e) from None
 
     def finish(self) -> None:
         """Flush the encoder, close the file and move it into place."""
@@ -242,10 +260,10 @@ class VideoWriter:
             self.file.commit()
         except av.FFmpegError as e:
             self.abort()
-            raise ColorizeError(f"cannot write {self.dst} ({_why(e)})") from None
+            raise write_error(f"cannot write {self.dst} ({_why(e)})", e) from None
         except OSError as e:
             self.abort()
-            raise ColorizeError(f"cannot write {self.dst}: {e.strerror or e}") from None
+            raise write_error(f"cannot write {self.dst}: {e.strerror or e}", e) from None
         except ColorizeError:
             self.abort()
             raise
@@ -288,6 +306,6 @@ def copy_video(src: str | os.PathLike, dst: str | os.PathLike, overwrite: bool =
                         packet.stream = streams[packet.stream.index]
                         out.mux(packet)
     except av.FFmpegError as e:
-        raise ColorizeError(f"cannot write {dst} ({_why(e)})") from None
+        raise write_error(f"cannot write {dst} ({_why(e)})", e) from None
     except OSError as e:
-        raise ColorizeError(f"cannot write {dst}: {e.strerror or e}") from None
+        raise write_error(f"cannot write {dst}: {e.strerror or e}", e) from None

@@ -42,7 +42,6 @@ class Bundle:
         return self.root / "model.safetensors"
 
 
-
 def default_weights_dir() -> Path:
     """$COLORIZE_WEIGHTS if set, else the weights shipped inside the package."""
     return Path(os.environ.get("COLORIZE_WEIGHTS") or DEFAULT_DIR)
@@ -85,12 +84,39 @@ def _share(root: Path, names) -> None:
 
 def save_bundle(model, bins: ChromaBins, root: str | os.PathLike, *, temperature: float,
                 working_size: int, extra: dict | None = None) -> Bundle:
-    """Write a trained engine.model.UNet as safetensors + ONNX + model.json (needs torch and onnx)."""
+    """Write a trained engine.model.UNet as safetensors + ONNX + model.json (needs torch and onnx).
+
+    The bundle is written in a new folder beside root and then put in root's place, keeping root's
+    other files (a model card): a reader never sees a half-written or mismatched set of files."""
+    import shutil
+    import tempfile
+
+    root = Path(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-new-", dir=root.parent))
+    try:
+        _write_bundle(model, bins, tmp, temperature, working_size, extra)
+        if root.is_dir():
+            for f in root.iterdir():
+                if f.is_file() and not (tmp / f.name).exists():
+                    shutil.copy2(f, tmp / f.name)
+            old = Path(tempfile.mkdtemp(prefix=f".{root.name}-old-", dir=root.parent))
+            os.replace(root, old / root.name)
+            os.replace(tmp, root)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, root)
+        os.chmod(root, 0o755)  # mkdtemp makes it private; weights are meant to be shared
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return load_bundle(root)
+
+
+def _write_bundle(model, bins: ChromaBins, root: Path, temperature: float, working_size: int,
+                  extra: dict | None) -> None:
     import torch
     from safetensors.torch import save_file
 
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     model = model.eval().cpu()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "model.safetensors"))
     inputs, names = (torch.rand(1, 1, 64, 64),), ["y"]
@@ -103,4 +129,3 @@ def save_bundle(model, bins: ChromaBins, root: str | os.PathLike, *, temperature
             "temperature": temperature, "working_size": working_size, **(extra or {})}
     (root / "model.json").write_text(json.dumps(meta, indent=1))
     _share(root, ("model.safetensors", "model.onnx", "model.json"))
-    return load_bundle(root)

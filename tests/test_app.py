@@ -708,10 +708,10 @@ def test_missing_xcb_libraries_give_one_line_with_the_packages():
     assert line.count("\n") == 0
     assert "apt-get install libxcb-icccm4 libxkbcommon-x11-0" in line and "libxcb-icccm.so.4" in line
     assert xcb.check(x11, platform="linux", load=lambda name: True) is None
-    assert xcb.check({}, platform="linux", load=lambda name: False) is None  # no display: not xcb
-    assert xcb.check({**x11, "QT_QPA_PLATFORM": "offscreen"}, platform="linux", load=lambda name: False) is None
-    assert xcb.check(x11, ["-platform", "offscreen"], platform="linux", load=lambda name: False) is None
-    assert xcb.check({"QT_QPA_PLATFORM": "xcb"}, platform="linux", load=lambda name: False) is not None
+    no_xcb = lambda name: name not in xcb.XCB_LIBRARIES  # noqa: E731
+    assert xcb.check({**x11, "QT_QPA_PLATFORM": "offscreen"}, platform="linux", load=no_xcb) is None
+    assert xcb.check(x11, ["-platform", "offscreen"], platform="linux", load=no_xcb) is None
+    assert "libxcb1" in xcb.check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, platform="linux", load=no_xcb)
     assert xcb.check(x11, platform="darwin", load=lambda name: False) is None
 
 
@@ -724,6 +724,59 @@ def test_the_app_exits_with_the_apt_line_instead_of_aborting(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent)
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("\n") == 1 and "apt-get install libxcb-icccm4" in done.stderr
+
+
+# --- what else Qt needs from the system (issue 22) ---------------------------------------------
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's display and libraries")
+
+
+@linux_only
+def test_no_display_is_one_line_instead_of_qts_abort():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run(app_command(), env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "no display" in done.stderr and "`colorize` command" in done.stderr
+    assert xcb.check({"QT_QPA_PLATFORM": "xcb"}, platform="linux") == xcb.NO_DISPLAY
+    assert xcb.check({"WAYLAND_DISPLAY": "wayland-0"}, platform="linux", load=lambda name: True) is None
+
+
+@linux_only
+@pytest.mark.parametrize("library, package", [("libGL.so.1", "libgl1"), ("libglib-2.0.so.0", "libglib2.0-0"),
+                                              ("libfontconfig.so.1", "libfontconfig1")])
+def test_a_missing_system_library_is_one_line_with_its_package(tmp_path, library, package):
+    # PyQt5 needs libGL and GLib as it is imported, every Qt platform fontconfig as it starts: a
+    # file the loader finds first and cannot load stands for the library that is not installed
+    broken = tmp_path / "lib"
+    broken.mkdir()
+    (broken / library).write_bytes(b"")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "LD_LIBRARY_PATH": os.pathsep.join(filter(None, [str(broken), os.environ.get("LD_LIBRARY_PATH")]))}
+    photo = grey_file(tmp_path / "photo.jpg")
+    done = subprocess.run(app_command() + ["--selftest", str(photo), str(tmp_path / "s.png")],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and library in done.stderr and f"apt-get install {package}" in done.stderr
+
+
+def test_import_errors_of_qt_say_what_to_install():
+    line = xcb.import_problem(ImportError("libGL.so.1: cannot open shared object file: No such file or directory"))
+    assert "\n" not in line and "libGL.so.1" in line and "apt-get install libgl1" in line
+    line = xcb.import_problem(ImportError("libfoo.so.3: cannot open shared object file: No such file or directory"))
+    assert "libfoo.so.3" in line and "apt-get" not in line  # no package we could name
+    assert "pip install PyQt5" in xcb.import_problem(ModuleNotFoundError("No module named 'PyQt5'", name="PyQt5"))
+    assert xcb.import_problem(ImportError("cannot import name 'QFoo' from 'PyQt5.QtCore'")) is None  # a bug: traceback
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_selftest_says_a_fifo_is_not_a_photo(tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    done = subprocess.run(app_command() + ["--selftest", str(fifo), str(tmp_path / "s.png")],
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "photo.jpg: is a FIFO" in done.stderr
 
 
 def test_selftest_under_xvfb_with_the_real_xcb_platform(tmp_path, weights_dir):

@@ -52,7 +52,7 @@ def test_never_writes_over_an_input(run, tmp_path):
     p = save(tmp_path / "x.png", grey())
     before = p.read_bytes()
     code, err = run(p, "-o", p, "--overwrite")
-    assert code == 1 and "is an input" in err and p.read_bytes() == before
+    assert code == 2 and "is an input" in err and p.read_bytes() == before
     code, err = run(p, "-o", tmp_path, "--overwrite")  # folder output = the input's own folder
     assert code == 1 and p.read_bytes() == before
 
@@ -213,14 +213,94 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(run, tmp_
 
 
 def test_stale_temporary_files_of_killed_runs_are_removed(run, tmp_path):
+    from engine import atomic_output
+
     out = tmp_path / "out"
     out.mkdir()
-    dead = out / ".colorize-999999999-abc.png"   # no such process
-    alive = out / f".colorize-{os.getpid()}-abc.png"  # a run still going
+    dead = out / ".colorize-abc.png"   # nobody writes it
     dead.write_bytes(b"partial")
-    alive.write_bytes(b"partial")
-    assert run(save(tmp_path / "a.png", grey()), "-o", out)[0] == 0
-    assert not dead.exists() and alive.exists()
+    with atomic_output(out / "b.png") as alive:  # a run still going
+        assert run(save(tmp_path / "a.png", grey()), "-o", out)[0] == 0
+        assert not dead.exists() and os.path.exists(alive)
+
+
+# A run in a container: it opens a temporary output in its own PID namespace, as the process whose
+# ID there is argv[2], says which file it writes and waits for a line on stdin before finishing.
+NAMESPACED_WRITER = r"""
+import os, sys
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:  # the next process here gets ID argv[2]
+    f.write(str(int(sys.argv[2]) - 1))
+if os.fork():
+    sys.exit(os.waitstatus_to_exitcode(os.wait()[1]))
+from engine import atomic_output
+with atomic_output(sys.argv[1]) as tmp:
+    print(os.getpid(), tmp, flush=True)
+    sys.stdin.readline()
+    with open(tmp, "w") as f:
+        f.write("done")
+"""
+UNSHARE = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc"]
+
+
+@pytest.fixture
+def pid_namespaces():
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) to start a process in another PID namespace")
+    probe = subprocess.run([*UNSHARE, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a PID namespace here: {probe.stderr.strip()}")
+
+
+def start_in_pid_namespace(dst, pid):
+    """The writer above, started; returns (process, its temporary file)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.Popen([*UNSHARE, sys.executable, "-c", NAMESPACED_WRITER, str(dst), str(pid)], cwd=root,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline().split(maxsplit=1)
+    if not line:
+        pytest.fail(p.communicate(timeout=60)[1])
+    assert int(line[0]) == pid
+    return p, line[1].rstrip("\n")
+
+
+def kill_namespace(p):
+    """kill -9 the namespace's first process, as `docker kill` does: every process in it dies."""
+    import signal
+
+    with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+        for child in f.read().split():
+            os.kill(int(child), signal.SIGKILL)
+    p.wait(timeout=60)  # before communicate() closes stdin, which would let the writer finish
+    p.communicate()
+
+
+def test_a_run_in_another_pid_namespace_keeps_its_temporary_file(tmp_path, pid_namespaces):
+    from engine import remove_stale_temps
+
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    # an ID no process here has: a PID check would take the writer for dead
+    pid = next(i for i in range(pid_max - 1, 300, -1) if not os.path.exists(f"/proc/{i}"))
+    p, tmp = start_in_pid_namespace(tmp_path / "cup.png", pid)
+    try:
+        assert remove_stale_temps(tmp_path) == 0 and os.path.exists(tmp)
+        out, err = p.communicate("go\n", timeout=60)
+    finally:
+        if p.returncode is None:
+            kill_namespace(p)
+    assert p.returncode == 0, err
+    assert (tmp_path / "cup.png").read_text() == "done" and os.listdir(tmp_path) == ["cup.png"]
+
+
+def test_a_killed_run_in_another_pid_namespace_leaves_no_temporary_file(tmp_path, pid_namespaces):
+    from engine import remove_stale_temps
+
+    # the writer's ID is this process's: a PID check would take the writer for alive
+    p, tmp = start_in_pid_namespace(tmp_path / "cup.png", os.getpid())
+    kill_namespace(p)
+    assert os.path.exists(tmp)
+    assert remove_stale_temps(tmp_path) == 1 and os.listdir(tmp_path) == []
 
 
 def test_sigterm_stops_cleanly_with_one_line(tmp_path, weights_dir):
@@ -243,7 +323,7 @@ def test_sigterm_stops_cleanly_with_one_line(tmp_path, weights_dir):
 
 
 def test_ctrl_c_is_one_line_and_exit_130(run, tmp_path, monkeypatch):
-    from engine.pipeline import Colorizer
+    from engine import Colorizer
 
     def interrupt(self, image, *args, **kwargs):
         raise KeyboardInterrupt

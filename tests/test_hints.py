@@ -133,9 +133,9 @@ def test_command_line_bad_hints_are_one_line_and_write_nothing(hint_weights_dir,
     Image.new("RGBA", (50, 50)).save(tmp_path / "small.png")
     Image.new("RGB", (120, 90)).save(tmp_path / "rgb.png")
     for args, status, message in [
-            (["--hint", "500,10,#ff0000"], 1, "outside the 120x90 image"),
-            (["--hints", tmp_path / "small.png"], 1, "the hint image is 50x50, the photo 120x90"),
-            (["--hints", tmp_path / "rgb.png"], 1, "must be RGBA"),
+            (["--hint", "500,10,#ff0000"], 2, "outside the 120x90 image"),
+            (["--hints", tmp_path / "small.png"], 2, "the hint image is 50x50, the photo 120x90"),
+            (["--hints", tmp_path / "rgb.png"], 2, "must be RGBA"),
             (["--hints", tmp_path / "nope.png"], 2, "no such file or folder"),
             (["--hint", "10,10,#ff0000", "--hints", tmp_path / "rgb.png"], 2, "belong to one input photo")]:
         code, err = hrun(grey_photo, "-o", out, *args)
@@ -174,3 +174,71 @@ def test_the_shipped_model_follows_a_hint_over_the_object_it_is_put_on():
         change(slice(420, 480), slice(0, 321))
     assert hinted[20:100, 110:210, 1].mean() > auto[20:100, 110:210, 1].mean() + 25  # redder (CIELAB a*)
     assert max(face, jacket) < fez / 3, (fez, face, jacket)
+
+
+# --- issue 20's locality measure (training/locality.py) ------------------------------------------
+
+def test_the_corrected_colour_is_the_truth_turned_120_degrees_with_chroma_at_least_30():
+    from skimage.color import rgb2lab
+
+    from training.locality import turned_colour
+
+    lab = lambda rgb: rgb2lab(np.asarray(rgb, np.float64).reshape(1, 1, 3))[0, 0]  # noqa: E731
+    for rgb in [(0.6, 0.3, 0.3), (0.3, 0.5, 0.3), (0.2, 0.3, 0.6), (0.55, 0.5, 0.45), (0.5, 0.5, 0.5)]:
+        before, after = lab(rgb), lab(turned_colour(np.array(rgb)))
+        assert abs(after[0] - before[0]) < 0.5 and np.hypot(*after[1:]) >= 30 - 0.5, (rgb, before, after)
+        if np.hypot(*before[1:]) > 5:  # a grey's hue is undefined
+            turn = np.degrees(np.arctan2(after[2], after[1]) - np.arctan2(before[2], before[1])) % 360
+            assert abs(turn - 120) < 1, (rgb, turn)
+
+
+def test_change_profile_is_0_for_a_change_near_the_point_and_1_for_a_uniform_one():
+    from training.locality import change_profile
+
+    yy, xx = np.mgrid[0:120, 0:160]
+    near = (np.hypot(xx + 0.5 - 40, yy + 0.5 - 30) < 8).astype(np.float32) * 20  # diagonal 200: NEAR is 6 px
+    assert change_profile(near, 40, 30)["ratio"] == 0 and change_profile(near, 40, 30)["near"] == 20
+    assert change_profile(np.full((120, 160), 7.0), 40, 30)["ratio"] == pytest.approx(1)
+    assert np.isnan(change_profile(np.zeros((120, 160)), 40, 30)["ratio"])  # nothing changed: no ratio
+
+
+class Painted:
+    """A stand-in prediction: the canvas's luminance with chroma uv (H, W, 2)."""
+
+    def __init__(self, canvas, uv):
+        from engine.color import yuv_to_rgb
+        self.rgb = np.clip(yuv_to_rgb(np.dstack([canvas.luminance, uv])), 0, 1)
+
+    def render(self):
+        return self.rgb
+
+
+def stand_in(spread: str, working_size: int):
+    """A model that paints the hint's chroma over the cells the engine puts it on ("local"),
+    over the whole photo ("global"), or ignores hints ("deaf"); grey without hints."""
+    def predict(canvas, hints):
+        h, w = canvas.luminance.shape
+        uv = np.zeros((h, w, 2), np.float32)
+        if hints and spread != "deaf":
+            planes = hint_planes(hints, (h, w), canvas.network_input(working_size).shape[2:])[0]
+            mask = np.asarray(Image.fromarray(planes[2]).resize((w, h), Image.NEAREST)) > 0
+            uv[mask if spread == "local" else slice(None)] = planes[:2, planes[2] > 0].mean(1)
+        return Painted(canvas, uv)
+    return predict
+
+
+def test_photo_locality_tells_a_local_hint_from_a_global_one():
+    from training.locality import photo_locality, turned_colour
+
+    # red on the left to blue on the right, the same down each column
+    ramp = np.linspace(0, 1, 160, dtype=np.float32)
+    row = np.stack([0.7 - 0.5 * ramp, np.full(160, 0.4, np.float32), 0.2 + 0.5 * ramp], axis=-1)
+    truth = np.ascontiguousarray(np.broadcast_to(row, (120, 160, 3)))
+    for seed in range(3):
+        rng = lambda: np.random.default_rng(seed)  # noqa: E731  the same point for every stand-in
+        local, glob, deaf = (photo_locality(truth, stand_in(s, 64), 64, rng()) for s in ("local", "global", "deaf"))
+        assert local["ratio"] == 0 and local["near"] > 10 and local["hint_ab_error"] < 1.5
+        assert 0.8 < glob["ratio"] < 1.25 and glob["hint_ab_error"] < 1.5
+        assert np.isnan(deaf["ratio"]) and deaf["hint_ab_error"] > 25  # a hint ignored is not reproduced
+        # the hint is the truth at its point, turned
+        assert np.abs(np.array(local["hint"]) - turned_colour(truth[0, int(local["x"])]) * 255).max() <= 3

@@ -196,7 +196,7 @@ def test_full_disk_says_so_for_16_bits(run, tmp_path, monkeypatch):
     cv2.imwrite(str(src), deep_rgb()[..., ::-1])
     monkeypatch.setattr(imageio, "open", FullDisk, raising=False)
     code, err = run(src, "-o", tmp_path / "out.png")
-    assert code == 1
+    assert code == 2  # a full disk stops the run: the output cannot take files
     assert f"cannot write {tmp_path / 'out.png'}: {os.strerror(errno.ENOSPC)}" in err, err
     assert "OpenCV" not in err and "Traceback" not in err
     assert not (tmp_path / "out.png").exists()

@@ -301,7 +301,10 @@ for case in ("ok", "missing", "fails"):
     if case == "missing":
         cfg["command"] = ["/no/such/colorize"]
     if case == "fails":
-        cfg["command"] = [sys.executable, "-c", "import sys; sys.stderr.write('colorize: boom\\\\n'); sys.exit(1)"]
+        # the engine's --json result on stdout, its batch summary on stderr: the reason must come from the first
+        cfg["command"] = [sys.executable, "-c", "import sys; sys.stdout.write('{\\"status\\": \\"failed\\", "
+                          "\\"code\\": \\"input\\", \\"message\\": \\"boom\\"}\\\\n'); "
+                          "sys.stderr.write('colorize: 0 colorized, 0 kept, 1 failed\\\\n'); sys.exit(1)"]
     json.dump(cfg, open(os.path.join(plugdir, "colorize_gimp2.json"), "w"))
     del gimpfu.LOG[:]
     bg = gimpfu.Layer("Background")
@@ -351,8 +354,8 @@ def test_gimp2_wrapper_under_python2_with_a_stub_gimpfu(tmp_path):
     assert ok["offsets"][0] == [3, 4] and ok["mask"] == [True, False]
     assert not any(isinstance(x, list) and x[0] == "message" for x in ok["log"])
     args = eval((tmp_path / "engine.py.args").read_text())
-    assert args[1:] == ["-o", args[2], "--temperature", "0.250", "--weights", str(tmp_path / "w")]
-    for case, text in (("missing", "cannot run the colorize engine"), ("fails", "colorize: boom")):
+    assert args[1:] == ["-o", args[2], "--json", "--temperature", "0.250", "--weights", str(tmp_path / "w")]
+    for case, text in (("missing", "cannot run the colorize engine"), ("fails", "the colorize engine failed: boom")):
         assert res[case]["layers"] == ["Background"] and not res[case]["rgb"], case   # image unchanged
         messages = [x for x in res[case]["log"] if isinstance(x, list) and x[0] == "message"]
         assert len(messages) == 1 and text in messages[0][1], res[case]

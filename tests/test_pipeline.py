@@ -148,7 +148,7 @@ def test_render_matches_plain_upsampling():
     import cv2
 
     from engine.color import yuv_to_rgb
-    from engine.pipeline import STRIP_ROWS, render
+    from engine.render import STRIP_ROWS, render
 
     rng = np.random.default_rng(0)
     h, w = STRIP_ROWS + 37, 301  # more than one strip
@@ -167,7 +167,7 @@ def test_render_matches_plain_upsampling():
 @pytest.mark.parametrize("shape", [(300, 200), (1500, 2100)])
 def test_8bit_fast_path_agrees_with_exact_path(shape):
     """The 8-bit OpenCV path (chroma aligned at <= 1024 px, 8-bit Cr/Cb) stays close to the float path."""
-    from engine.pipeline import render
+    from engine.render import render
 
     rng = np.random.default_rng(1)
     y8 = grey_array(*shape)

@@ -60,3 +60,39 @@ def test_wheel_has_the_engine_and_front_ends_but_no_training(tmp_path):
     assert tops == {"engine", "plugin", "installer"}, tops
     assert "engine/weights/model.onnx" in names and "engine/weights/model.json" in names
     assert not any(n.startswith(("training/", "tests/", "bench/")) for n in names)
+
+
+def module_imports(package: str) -> dict[str, set[str]]:
+    """{module: the modules of the same package it imports}, lazy (in-function) imports included."""
+    graph = {}
+    for f in sorted((ROOT / package).rglob("*.py")):
+        name = ".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        found = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from .x import y, from . import x
+                    base = ".".join(name.split(".")[:-node.level + (f.name == "__init__.py")] + ([base] if base else []))
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            found |= {t for t in targets if t.split(".")[0] == package and (ROOT / (t.replace(".", "/") + ".py")).is_file()}
+        graph[name] = found - {name}
+    return graph
+
+
+@pytest.mark.parametrize("package", ["engine", "training"])
+def test_no_import_circles(package):
+    graph, circles = module_imports(package), []
+
+    def visit(node, path):
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in path:
+                circles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+            elif len(path) < 12:
+                visit(nxt, path + [nxt])
+    for start in graph:
+        visit(start, [start])
+    assert not circles, "import circles:\n" + "\n".join(sorted(set(circles))[:10])

@@ -129,7 +129,7 @@ def test_a_hint_model_starts_as_its_automatic_model_and_trains(photo_dir, bins_j
     """Zero-initialised hint inputs: before fine-tuning, hints change nothing; after two steps
     the exported ONNX takes the hint planes and they change the prediction."""
     from engine.model import ModelConfig, UNet
-    from training.hints import hint_planes
+    from training.data import hint_planes
 
     auto = Trainer(config(photo_dir, bins_json, tmp_path / "auto"))
     auto.run()
@@ -158,12 +158,12 @@ def test_a_hint_model_starts_as_its_automatic_model_and_trains(photo_dir, bins_j
 def test_crops_without_hints_learn_the_teachers_output(photo_dir, bins_json, tmp_path, monkeypatch):
     """With a teacher, a hint-free crop's target is the teacher's distribution: a student that
     equals its teacher gets no gradient from such crops, while the truth's loss would pull it."""
-    import training.hints
+    import training.data
 
     auto = Trainer(config(photo_dir, bins_json, tmp_path / "auto"))
     auto.run()
     export(tmp_path / "auto", tmp_path / "auto-w", temperature=0.5, working_size=64)
-    monkeypatch.setattr(training.hints, "P_NONE", 1.0)  # every crop without hints
+    monkeypatch.setattr(training.data, "P_NONE", 1.0)  # every crop without hints
     rgb = torch.from_numpy(make_batch(load_photos([str(photo_dir)]), 4, 32, 0, 0, 0.3))
 
     def gradient(teacher, whole=False):
@@ -200,7 +200,7 @@ def test_a_hint_model_ships_only_when_it_keeps_the_automatic_colours_and_follows
 
 
 def test_training_hints_are_sampled_from_the_truth():
-    from training.hints import hint_planes, training_hints
+    from training.data import hint_planes, training_hints
 
     rng = np.random.default_rng(0)
     uv = rng.uniform(-0.3, 0.3, (8, 24, 24, 2)).astype(np.float32)

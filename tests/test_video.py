@@ -16,10 +16,10 @@ torch = pytest.importorskip("torch")
 
 from engine import ColorizeError, colorize_video  # noqa: E402
 from engine.cli import main as cli_main  # noqa: E402
-from engine.pipeline import Colorizer  # noqa: E402
+from engine import Colorizer  # noqa: E402
 from engine.video import FrameColorizer  # noqa: E402
 from engine.temporal import TemporalConfig, TemporalFilter, flow_to_previous, warp  # noqa: E402
-from engine.media import is_video  # noqa: E402
+from engine import is_video  # noqa: E402
 from engine.videoio import VideoReader, has_video_stream  # noqa: E402
 
 
@@ -391,7 +391,8 @@ def test_cancel_from_progress_leaves_nothing(tmp_path, vcolorizer):
 
 def test_cli_video_with_an_image_output_name_is_one_line(tmp_path, weights_dir, capsys):
     src = make_clip(tmp_path / "clip.mp4", frames=2)
-    assert cli_main([str(src), "-o", str(tmp_path / "out.png"), "--weights", str(weights_dir)]) == 1
+    # an impossible output name is a bad command line: 2
+    assert cli_main([str(src), "-o", str(tmp_path / "out.png"), "--weights", str(weights_dir)]) == 2
     err = capsys.readouterr().err
     assert "a video cannot be written as .png" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no output, no 0-byte temp

@@ -12,11 +12,14 @@
 # that it survives between CI runs on one machine).  It is rebuilt when this script's package list
 # or the engine's dependencies change, or when GIMP or the venv no longer start.  Needs root and
 # mmdebstrap (installed with apt-get when missing); takes about 2 minutes and 1.2 GB the first time.
+#
+# Packages come from the Debian archive the host's apt uses (so a local or company mirror serves
+# this as it serves apt), or from $COLORIZE_GIMP_MIRROR, a Debian archive's URI, where the host
+# uses none (Ubuntu, another system).
 set -euo pipefail
 
 ROOT=${COLORIZE_GIMP_ROOT:-/var/cache/colorize-gimp-root}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-MIRROR=${COLORIZE_GIMP_MIRROR:-http://deb.debian.org/debian}
 PKGS=gimp,python3,python3-gi,gir1.2-gimp-3.0,python3-venv,ca-certificates,xvfb,xauth
 VENV=/opt/colorize-venv            # inside the root
 HOST_CA=/etc/ssl/certs/ca-certificates.crt   # HTTPS may be re-signed by a proxy: pip needs the host's CAs
@@ -69,6 +72,21 @@ healthy() {
     run_in "$root" -- "$VENV/bin/python" -c 'import onnxruntime, numpy, PIL, cv2, tqdm' >/dev/null 2>&1
 }
 
+# The URIs of the Debian archives in the host's apt sources, one a line, or $COLORIZE_GIMP_MIRROR.
+debian_mirrors() {
+    if [ -n "${COLORIZE_GIMP_MIRROR:-}" ]; then
+        echo "$COLORIZE_GIMP_MIRROR"
+        return
+    fi
+    command -v apt-get >/dev/null || return 0
+    # apt knows which source is Debian's archive (and not its security archive, Ubuntu or a
+    # third party) from the Release files it downloaded; a fresh image has none before an update
+    # shellcheck disable=SC2016  # apt's format, not the shell's
+    local targets=(indextargets --format '$(REPO_URI)' 'Label: Debian')
+    [ -n "$(apt-get "${targets[@]}")" ] || apt-get update -qq >&2
+    apt-get "${targets[@]}" | sort -u
+}
+
 build() {
     local new=$ROOT.new
     if ! command -v mmdebstrap >/dev/null && command -v apt-get >/dev/null; then
@@ -76,9 +94,15 @@ build() {
         { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap; } >&2
     fi
     command -v mmdebstrap >/dev/null || { log "mmdebstrap is missing (Debian/Ubuntu: apt-get install mmdebstrap)"; return 1; }
+    local -a mirrors
+    mapfile -t mirrors < <(debian_mirrors)
+    [ "${#mirrors[@]}" -gt 0 ] || {
+        log "the host's apt sources have no Debian archive: set COLORIZE_GIMP_MIRROR to the URI of one"
+        return 1
+    }
     rm -rf "$new"
-    log "building $new (Debian trixie + GIMP 3, a few minutes)"
-    mmdebstrap --quiet --variant=apt --include="$PKGS" --aptopt='Acquire::Retries "3"' trixie "$new" "$MIRROR"
+    log "building $new (Debian trixie + GIMP 3 from ${mirrors[*]}, a few minutes)"
+    mmdebstrap --quiet --variant=apt --include="$PKGS" --aptopt='Acquire::Retries "3"' trixie "$new" "${mirrors[@]}"
     cp "$HOST_CA" "$new/etc/colorize-host-ca.crt"
     log "creating $VENV with the engine's dependencies (onnxruntime, no torch)"
     local deps

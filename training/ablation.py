@@ -15,14 +15,14 @@ import argparse
 import csv
 import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from engine import Colorizer, load_bundle
-from training.campaign import MAX_PSNR_DROP, TEMPERATURES, choose
+from training.campaign import TEMPERATURES, choose
 from training.data import load_photos
 from training.evaluate import evaluate, list_images, outside_photos
 from training.export import export
@@ -115,6 +115,18 @@ def append(table: Path, r: dict) -> None:
         w.writerow(r)
 
 
+def markdown(table: Path) -> str:
+    """The results as the Markdown table of docs/ablation.md."""
+    rows = list(csv.DictReader(open(table))) if table.exists() else []
+    head = ("| arm | steps | T | ws | select rebal. AuC | colourful. | PSNR (grey) | cast | outside AuC | "
+            "colourful. | PSNR (grey) | cast |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    return "\n".join([head] + [
+        f"| {r['arm']} | {r['steps']} | {r['temperature']} | {r['working_size']} | {r['select_auc_rebalanced']} | "
+        f"{r['select_colourfulness_ratio']} | {r['select_psnr']} ({r['select_grey_psnr']}) | {r['select_cast']} | "
+        f"{r['outside_auc_rebalanced']} | {r['outside_colourfulness_ratio']} | {r['outside_psnr']} "
+        f"({r['outside_grey_psnr']}) | {r['outside_cast']} |" for r in rows])
+
+
 def run_arm(name: str, changes: dict, out: Path, init: Path, bins: str, photos_for) -> tuple[Path, int, float]:
     """Train one arm (resuming its checkpoint); returns its exported weights, steps and minutes."""
     cfg = replace(BASE, **{k: v for k, v in changes.items() if k != "mirror"},
@@ -134,7 +146,11 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=None, help="override the arms' step count (quick trials)")
     p.add_argument("--limit", type=int, default=None, help="use at most this many training photos (quick trials)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (1 leaves a core for other work)")
+    p.add_argument("--markdown", action="store_true", help="print the results table as Markdown and stop")
     a = p.parse_args(argv)
+    if a.markdown:
+        print(markdown(Path(a.table)))
+        return
     torch.set_num_threads(a.threads)
     out, table, init = Path(a.out), Path(a.table), Path(a.init)
     out.mkdir(parents=True, exist_ok=True)

@@ -62,10 +62,8 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
     else:  # a run folder: export its checkpoint first
         saved = json.loads((init / "config.json").read_text())
         weights = export(init, out / "init-weights", temperature=0.5, working_size=128).root
-    fields = TrainConfig.__dataclass_fields__
-    cfg = TrainConfig(**{k: v for k, v in saved.items() if k in fields})
-    cfg = replace(cfg, widths=tuple(cfg.widths), bins=bins, data=data, hints=False, teacher=None,
-                  out=str(out / "run"), init=str(weights), precision="auto", warmup=200)
+    cfg = TrainConfig.from_dict(saved, bins=bins, data=data, hints=False, teacher=None, out=str(out / "run"),
+                                init=str(weights), precision="auto", warmup=200)
     return cfg, weights
 
 
@@ -120,7 +118,7 @@ def main(argv=None) -> None:
     session_path = out / "session.json"
     if a.resume and session_path.exists():
         session = json.loads(session_path.read_text())
-        cfg = TrainConfig(**{**session["config"], "widths": tuple(session["config"]["widths"])})
+        cfg = TrainConfig.from_dict(session["config"])
         photos = load_photos(cfg.data)
     else:
         cfg, start_weights = initial_config(Path(a.init), out, a.bins, a.data)

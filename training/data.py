@@ -18,6 +18,10 @@ from engine.color import is_colour
 from engine.media import IMAGE_SUFFIXES
 
 MAX_SIDE = 288  # photos are kept at most this large in memory; training crops are smaller
+# Colour hints sampled for training crops (a model with hint inputs), as Zhang et al. 2017 do:
+P_NONE = 0.25        # share of training crops without any hint: they keep the automatic output
+MEAN_POINTS = 8      # geometric distribution of the number of points otherwise (Zhang 2017: p = 1/8)
+MAX_PATCH = 5        # a hint is a square of 1 to MAX_PATCH pixels at the network's input size
 
 
 @dataclass
@@ -141,3 +145,23 @@ def make_labelled_batch(photos: PhotoSet, batch: int, size: int, seed: int, step
         out[i] = random_crop(pool[j], size, rng, zoom or use_large)
         labels[i] = pool_labels[j] if pool_labels else -1
     return out / 255.0, labels
+
+
+def hint_planes(uv: np.ndarray, points: int, rng: np.random.Generator, patch: int | None = None) -> np.ndarray:
+    """(3, H, W) float32: hint U, V and mask for `points` patches of the true chroma uv (H, W, 2),
+    each its patch's mean colour, at uniform positions; patch side random up to MAX_PATCH if None."""
+    h, w = uv.shape[:2]
+    out = np.zeros((3, h, w), np.float32)
+    for _ in range(points):
+        s = patch or int(rng.integers(1, MAX_PATCH + 1))
+        y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+        region = (slice(y0, y0 + s), slice(x0, x0 + s))
+        out[0][region], out[1][region] = uv[region].reshape(-1, 2).mean(0)
+        out[2][region] = 1
+    return out
+
+
+def training_hints(uv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(B, 3, H, W) hints for a batch of true chroma (B, H, W, 2), sampled as described above."""
+    counts = np.where(rng.random(len(uv)) < P_NONE, 0, rng.geometric(1 / MEAN_POINTS, len(uv)))
+    return np.stack([hint_planes(u, int(n), rng) for u, n in zip(uv, counts)])

@@ -84,12 +84,9 @@ def l2_predictor(run_dir: Path, working_size: int):
     """Colorize with an L2-regression checkpoint through the same guided upsampling as the engine."""
     import torch
 
-    from engine.model import ModelConfig, UNet
+    from training.train import checkpoint_model
 
-    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
-    cfg = state["config"]
-    model = UNet(ModelConfig(2, tuple(cfg["widths"]), cfg["bottleneck_blocks"])).eval()
-    model.load_state_dict(state["model"])
+    model, state = checkpoint_model(run_dir)
 
     def predict(y: np.ndarray) -> np.ndarray:
         canvas = Canvas.of(y)

@@ -11,11 +11,9 @@ import json
 import subprocess
 from pathlib import Path
 
-import torch
-
 from engine.color import ChromaBins
-from engine.model import ModelConfig, UNet
 from engine.weights import save_bundle
+from training.train import checkpoint_model
 
 
 def git_commit() -> str | None:
@@ -29,13 +27,11 @@ def git_commit() -> str | None:
 def export(run: Path, out: Path, temperature: float, working_size: int, metrics: Path | None = None,
            data_note: str | None = None):
     """Checkpoint in `run` -> weights bundle in `out`."""
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    model, state = checkpoint_model(run)
     cfg = state["config"]
     if cfg["loss"] != "ce":
         raise SystemExit("only classification (--loss ce) runs can be exported: the engine predicts bins")
     bins = ChromaBins.from_json(Path(cfg["bins"]).read_text())
-    model = UNet(ModelConfig(bins.n, tuple(cfg["widths"]), cfg["bottleneck_blocks"], cfg.get("hints", False)))
-    model.load_state_dict(state["model"])
     rows = list(csv.DictReader(open(run / "log.csv"))) if (run / "log.csv").exists() else []
     training = {"data": data_note or cfg["data"], "steps": state["step"], "batch": cfg["batch"],
                 "crop": cfg["size"], "wall_s": round(state["wall"], 1),

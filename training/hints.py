@@ -20,37 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine import Canvas, Colorizer, Prediction
 from engine.color import rgb_to_yuv
-from engine.pipeline import Canvas, Colorizer, Prediction
 from engine.weights import load_bundle
+from training.data import hint_planes
 
-P_NONE = 0.25        # share of training crops without any hint: they keep the automatic output
-MEAN_POINTS = 8      # geometric distribution of the number of points otherwise (Zhang 2017: p = 1/8)
-MAX_PATCH = 5        # a hint is a square of 1 to MAX_PATCH pixels at the network's input size
 EVAL_POINTS = (0, 1, 2, 5, 10, 20)
 EVAL_PATCH = 3
 NO_HINT_TOLERANCE = 0.002  # with no hints, at most this much rebalanced AuC below the automatic model
 MIN_GAIN_AT_10 = 3.0       # dB that 10 points must add over none
-
-
-def hint_planes(uv: np.ndarray, points: int, rng: np.random.Generator, patch: int | None = None) -> np.ndarray:
-    """(3, H, W) float32: hint U, V and mask for `points` patches of the true chroma uv (H, W, 2),
-    each its patch's mean colour, at uniform positions; patch side random up to MAX_PATCH if None."""
-    h, w = uv.shape[:2]
-    out = np.zeros((3, h, w), np.float32)
-    for _ in range(points):
-        s = patch or int(rng.integers(1, MAX_PATCH + 1))
-        y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
-        region = (slice(y0, y0 + s), slice(x0, x0 + s))
-        out[0][region], out[1][region] = uv[region].reshape(-1, 2).mean(0)
-        out[2][region] = 1
-    return out
-
-
-def training_hints(uv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(B, 3, H, W) hints for a batch of true chroma (B, H, W, 2), sampled as described above."""
-    counts = np.where(rng.random(len(uv)) < P_NONE, 0, rng.geometric(1 / MEAN_POINTS, len(uv)))
-    return np.stack([hint_planes(u, int(n), rng) for u, n in zip(uv, counts)])
 
 
 def predict(colorizer: Colorizer, canvas: Canvas, planes: np.ndarray) -> Prediction:
@@ -160,6 +138,30 @@ def ship(run: Path, teacher: Path, dest: Path, val: list[str]) -> bool:
     return True
 
 
+def locality_report(weights: list[str], photos: list[Path], probe: bool, out: str | None) -> dict:
+    """Print issue 20's locality summary for each weights folder (through the engine's onnx path;
+    with `probe`, also torch as is and with the hint's route through the global context cut) and
+    write them all to `out` if given."""
+    import time
+
+    from training import locality
+
+    results = {}
+    for w in weights:
+        colorizer = Colorizer(w, backend="onnx")
+        runs = {"engine": (locality.colorizer_predict(colorizer), colorizer.working_size)}
+        if probe:
+            runs.update({f"torch, context {m}": locality.context_probe(w, m) for m in ("as-is", "frozen", "only")})
+        for name, (predict, size) in runs.items():
+            start = time.perf_counter()
+            results[f"{w}: {name}"] = r = locality.evaluate_locality(photos, predict, size)
+            print(locality.summary_line(f"{w}, {name}", r) + f" [{time.perf_counter() - start:.1f} s]", flush=True)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(results, indent=1))
+    return results
+
+
 def main(argv=None) -> None:
     from training.evaluate import list_images
     from training.scaling import LARGE, TINY, TINY_EXTRA, VAL
@@ -185,6 +187,11 @@ def main(argv=None) -> None:
     p.add_argument("--ship", metavar="RUN", default=None,
                    help="only export RUN and ship it to --dest if it keeps --teacher's automatic colours and follows hints")
     p.add_argument("--dest", default="engine/weights", help="where --ship writes the weights")
+    p.add_argument("--locality", nargs="+", metavar="WEIGHTS",
+                   help="only measure whether one hint stays local (issue 20, training/locality.py) on --half")
+    p.add_argument("--probe", action="store_true",
+                   help="with --locality: also with the hint cut out of / let only into the global context (torch)")
+    p.add_argument("--json", default=None, help="with --locality: write the summaries and per-photo figures here")
     p.add_argument("--figure", nargs="+", metavar="ARG",
                    help="only draw the figure: WEIGHTS PHOTO OUT.png X,Y[,COLOUR] ... (without a colour: the truth's)")
     a = p.parse_args(argv)
@@ -193,6 +200,9 @@ def main(argv=None) -> None:
         w, photo, out, *xy = a.figure
         points = [(int(x), int(y), *c) for x, y, *c in (p.split(",", 2) for p in xy)]
         figure(Path(w), Path(photo), points, Path(out))
+        return
+    if a.locality:
+        locality_report(a.locality, list_images(a.val, limit=a.limit, half=a.half), a.probe, a.json)
         return
     if a.ship:
         raise SystemExit(0 if ship(Path(a.ship), Path(a.teacher or a.init), Path(a.dest), a.val) else 1)
@@ -208,14 +218,13 @@ def main(argv=None) -> None:
             (Path(a.out) / f"eval-{a.half}-{Path(w).parent.name}-{Path(w).name}.json").write_text(json.dumps(res, indent=1))
         return
     if a.resume:
-        saved = json.loads((Path(a.out) / "config.json").read_text())
-        cfg = TrainConfig(**{**saved, "widths": tuple(saved["widths"]), "distill_sizes": tuple(saved.get("distill_sizes", ()))})
+        cfg = TrainConfig.from_dict(json.loads((Path(a.out) / "config.json").read_text()))
         Trainer(cfg, resume=True).run(a.minutes)
         return
     saved = load_bundle(a.init).meta["training"]["config"]
-    cfg = TrainConfig(**{k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__})
+    cfg = TrainConfig.from_dict(saved)
     steps = a.steps or int(100 * a.minutes * 60 / cfg.batch)
-    cfg = replace(cfg, widths=tuple(cfg.widths), data=a.data, out=a.out, init=a.init, hints=True,
+    cfg = replace(cfg, data=a.data, out=a.out, init=a.init, hints=True,
                   teacher=a.teacher or a.init, distill_sizes=(128, 160),
                   steps=steps, lr=a.lr, warmup=100, precision="auto")
     Trainer(cfg).run(a.minutes * 1.2)

@@ -108,7 +108,7 @@ def main(argv=None) -> None:
         photos = decoded[key]
         resume = (run / "config.json").exists()
         if resume:
-            cfg = TrainConfig(**{**json.loads((run / "config.json").read_text()), "widths": cfg.widths})
+            cfg = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
             ips = json.loads((run / "probe.json").read_text())["images_per_s"]
         else:
             ips = probe(cfg, photos)

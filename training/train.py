@@ -17,18 +17,18 @@ import csv
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from tqdm import tqdm
 
 from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rgb_to_yuv
-from engine.model import ModelConfig, UNet, n_params
-from training.data import load_photos, make_batch, make_labelled_batch
+from engine.model import ModelConfig, UNet, load_model, n_params
+from engine.weights import load_bundle
+from training.data import load_photos, make_batch, make_labelled_batch, training_hints
 
 
 @dataclass
@@ -60,6 +60,13 @@ class TrainConfig:
     teacher: str | None = None       # hint models: crops without hints learn this automatic model's output
     distill_sizes: tuple = ()        # with a teacher: also match it on a few hint-free photos at these
     distill_batch: int = 4           # sides (the working sizes), one size per step in turn
+
+    @classmethod
+    def from_dict(cls, d: dict, **changes) -> "TrainConfig":
+        """A saved config (config.json, a checkpoint's, model.json's training.config) with `changes`;
+        keys of older versions are dropped, tuples restored."""
+        cfg = cls(**{k: v for k, v in {**d, **changes}.items() if k in cls.__dataclass_fields__})
+        return replace(cfg, widths=tuple(cfg.widths), distill_sizes=tuple(cfg.distill_sizes))
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -156,12 +163,7 @@ class Trainer:
         if cfg.init and not resume:
             # an automatic model may start a hint model (only the hint inputs, zero, are new), and a
             # hint model's automatic part may start an automatic one
-            state = load_file(str(Path(cfg.init) / "model.safetensors"))
-            if not cfg.hints:
-                state = {k: v for k, v in state.items() if not k.startswith("hint_in.")}
-            missing, unexpected = self.model.load_state_dict(state, strict=False)
-            if unexpected or any(not k.startswith("hint_in.") for k in missing):
-                raise SystemExit(f"{cfg.init} does not match this model: missing {missing}, unexpected {unexpected}")
+            self.model.load_state_dict(load_model(load_bundle(cfg.init), hints=cfg.hints).state_dict())
         self.precision = pick_precision(cfg.precision, self.device)
         self.model = self.model.to(memory_format=torch.channels_last)    # faster oneDNN convolutions
         # Classifying the photo from the bottleneck's global average (Iizuka et al. 2016) teaches the
@@ -196,8 +198,6 @@ class Trainer:
         y, uv = split_yuv(rgb)
         hints = None
         if self.cfg.hints:
-            from training.hints import training_hints
-
             rng = np.random.default_rng((self.cfg.seed, self.step, 1))  # like the batch: a function of the step
             full_uv = rgb_to_yuv(rgb.cpu().numpy())[..., 1:]
             hints = torch.from_numpy(training_hints(full_uv, rng)).to(self.device)
@@ -333,13 +333,20 @@ class Trainer:
         plot_log(log_path, self.out / "loss.png")
 
 
-def load_teacher(weights: str, device: str) -> UNet:
-    """The frozen automatic model of a weights folder, in eval mode."""
-    from engine.weights import load_bundle
+def checkpoint_model(run: Path) -> tuple[UNet, dict]:
+    """The network of a run's checkpoint.pt (eval mode, CPU) and the checkpoint itself: the one place
+    a training checkpoint becomes a model (export, the L2 baseline)."""
+    state = torch.load(Path(run) / "checkpoint.pt", map_location="cpu", weights_only=True)
+    cfg = TrainConfig.from_dict(state["config"])
+    n_out = 2 if cfg.loss == "l2" else ChromaBins.from_json(Path(cfg.bins).read_text()).n
+    model = UNet(ModelConfig(n_out, cfg.widths, cfg.bottleneck_blocks, cfg.hints))
+    model.load_state_dict(state["model"])
+    return model.eval(), state
 
-    bundle = load_bundle(weights)
-    model = UNet(ModelConfig.from_dict(bundle.meta["model"])).to(device)
-    model.load_state_dict(load_file(str(Path(weights) / "model.safetensors")))
+
+def load_teacher(weights: str, device: str) -> UNet:
+    """The frozen model of a weights folder, in eval mode."""
+    model = load_model(load_bundle(weights)).to(device)
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval().to(memory_format=torch.channels_last)
@@ -387,11 +394,9 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    cfg = TrainConfig(**{k: v for k, v in vars(a).items() if k in TrainConfig.__dataclass_fields__})
-    cfg.widths = tuple(cfg.widths)
-    if a.resume and (Path(cfg.out) / "config.json").exists():
-        saved = json.loads((Path(cfg.out) / "config.json").read_text())
-        cfg = TrainConfig(**{**saved, "widths": tuple(saved["widths"])})  # the run's own settings
+    cfg = TrainConfig.from_dict(vars(a))
+    if a.resume and (Path(cfg.out) / "config.json").exists():  # the run's own settings
+        cfg = TrainConfig.from_dict(json.loads((Path(cfg.out) / "config.json").read_text()))
     Trainer(cfg, resume=a.resume).run(a.minutes)
 
 

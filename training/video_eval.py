@@ -26,7 +26,7 @@ import numpy as np
 from skimage.color import rgb2lab
 
 from engine.color import rgb_to_yuv
-from engine.pipeline import Colorizer
+from engine import Colorizer
 from engine.video import FrameColorizer
 from engine.videoio import VideoReader
 from training.evaluate import Scores, colourfulness, contact_sheet

@@ -3,21 +3,30 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
-from PyQt5.QtCore import QEventLoop, QSettings, Qt, QTimer, qInstallMessageHandler
-from PyQt5.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPixmap
-from PyQt5.QtWidgets import QApplication, QMessageBox
-
 from engine import BACKENDS, DEVICES, __version__
 
 from . import xcb
-from .items import State
-from .window import APPLICATION, ORGANIZATION, MainWindow
+
+# PyQt5 loads system libraries (libGL, GLib) as it is imported: main() turns a missing one into a
+# line that says what to install, which a traceback here would not
+try:
+    from PyQt5.QtCore import QEventLoop, QSettings, Qt, QTimer, qInstallMessageHandler
+    from PyQt5.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPixmap
+    from PyQt5.QtWidgets import QApplication, QMessageBox
+
+    from .items import State
+    from .window import APPLICATION, ORGANIZATION, MainWindow
+except ImportError as e:
+    QT_IMPORT_ERROR: ImportError | None = e
+else:
+    QT_IMPORT_ERROR = None
 
 SELFTEST_TIMEOUT_S = 300
 
@@ -69,10 +78,28 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _not_a_photo(image: str) -> str | None:
+    """Why IMAGE is nothing to open as a photo, or None."""
+    try:
+        mode = os.stat(image).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as e:
+        return e.strerror or str(e)
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a photo"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (a named pipe), not a photo"
+    if not stat.S_ISREG(mode):
+        return "is a device or socket, not a photo"
+    return None
+
+
 def selftest(image: str, out: str, weights, backend: str, device: str) -> int:
     """Open IMAGE as if dropped, colorize it, save a screenshot of the window; 0 on success."""
-    if not Path(image).is_file():
-        return _fail(f"{image}: no such file")
+    problem = _not_a_photo(image)
+    if problem:
+        return _fail(f"{image}: {problem}")
     with tempfile.TemporaryDirectory(prefix="colorize-app-selftest-") as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)  # never the user's
         window = MainWindow(weights=weights, backend=backend, device=device, settings=settings)
@@ -114,10 +141,16 @@ def _selftest_run(window: MainWindow, image: str, out: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(sys.argv[1:] if argv is None else argv)
+    if QT_IMPORT_ERROR is not None:
+        problem = xcb.import_problem(QT_IMPORT_ERROR)
+        if problem is None:
+            raise QT_IMPORT_ERROR
+        print(problem, file=sys.stderr)
+        return 1
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if args.selftest and headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    problem = xcb.check(os.environ, qt_args)  # Qt itself would abort (status 134) with a riddle
+    problem = xcb.check(os.environ, qt_args)  # Qt itself would abort (status 134), with a riddle or without a word
     if problem:
         print(problem, file=sys.stderr)
         return 1

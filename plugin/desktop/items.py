@@ -13,7 +13,7 @@ from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PyQt5.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle
 
-from engine import Prediction, Reference
+from engine import DEFAULT_REFERENCE_STRENGTH, Prediction, Reference
 
 from .images import THUMB_SIZE
 
@@ -53,7 +53,7 @@ class Item:
                                         # (sidecar.py); () once looked at, on the photo's first run
     reference: Reference | None = None  # a colour photo the result leans toward (read for this model's bins)
     reference_path: Path | None = None  # its file (what the sidecar stores)
-    reference_strength: float = 0.5
+    reference_strength: float = DEFAULT_REFERENCE_STRENGTH
 
     @property
     def reference_name(self) -> str:

@@ -12,7 +12,7 @@ from typing import Union
 
 from PyQt5.QtGui import QImage
 
-from engine import Canvas, Prediction, Reference
+from engine import DEFAULT_QUALITY, DEFAULT_REFERENCE_STRENGTH, Canvas, Prediction, Reference, Settings
 
 
 @dataclass
@@ -24,10 +24,16 @@ class ColorizeJob:
     # filled in just before it runs (see Session.prepare): what the item holds by then
     hints: tuple = ()                 # colour hint points (engine Hints)
     reference: Reference | None = None
-    reference_strength: float = 0.5
+    reference_strength: float = DEFAULT_REFERENCE_STRENGTH
     sidecars: tuple = ()              # where a sidecar saved with an earlier result may be (first run)
     canvas: Canvas | None = None      # a rerun (new hints): the item's cached canvas and display copy,
     before: QImage | None = None      # so that the file is neither read nor converted again
+
+    def settings(self, hints=None, reference=None, strength: float | None = None) -> Settings:
+        """The engine's settings for this job; hints and reference as a sidecar restored them."""
+        return Settings(temperature=self.temperature, hints=hints or None,
+                        reference=self.reference if reference is None else reference,
+                        reference_strength=self.reference_strength if strength is None else strength)
 
 
 @dataclass
@@ -36,15 +42,21 @@ class SaveJob:
     path: Path                        # the source file
     temperature: float | None
     dst: Path                         # where to write
-    quality: int = 95                 # JPEG/WebP quality
+    quality: int = DEFAULT_QUALITY    # JPEG/WebP quality
     is_video: bool = False
     # filled in just before it runs (see Session.prepare): what the item holds by then
     prediction: Prediction | None = None  # the cached one, if made with these hints (else the file is read again)
     video_file: Path | None = None        # a video: the colorized copy to write out
     hints: tuple = ()                     # colour hint points: the network's input, and the sidecar's content
     reference: Reference | None = None
-    reference_strength: float = 0.5
+    reference_strength: float = DEFAULT_REFERENCE_STRENGTH
     reference_path: Path | None = None    # the reference photo's file, for the sidecar
+
+    @property
+    def settings(self) -> Settings:
+        """The engine's settings for this job: the window asked before replacing any file (overwrite)."""
+        return Settings(temperature=self.temperature, hints=self.hints or None, reference=self.reference,
+                        reference_strength=self.reference_strength, quality=self.quality, overwrite=True)
 
 
 Job = Union[ColorizeJob, SaveJob]
@@ -69,7 +81,7 @@ class Restored:
     hints: tuple = ()                 # its points (none with weights that take no hints)
     reference: Reference | None = None  # its reference photo, read for this model's bins (None: none, or unreadable)
     reference_path: Path | None = None
-    reference_strength: float = 0.5
+    reference_strength: float = DEFAULT_REFERENCE_STRENGTH
     note: str = ""                    # what was restored, or why not ("" when no sidecar was found)
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from engine import Canvas, Colorizer, ColorizeError, Reference, colorize_video, copy_video, first_frame, is_colour
+from engine import (Canvas, Colorizer, ColorizeError, Reference, colorize_video, copy_video, describe_error,
+                    first_frame, is_colour, predict_photo, save_photo)
 
 from .images import thumbnail, to_qimage
 from .jobs import Colorized, ColorizedVideo, ColorizeJob, Job, Rendered, Restored, SaveJob
@@ -38,17 +39,8 @@ class Cancelled(Exception):
 
 
 def describe(error: BaseException) -> str:
-    """One line for the user about what went wrong."""
-    if isinstance(error, ColorizeError):
-        return str(error)
-    if isinstance(error, MemoryError):
-        return "out of memory: this image is too large for the memory left (remove some items and retry)"
-    if isinstance(error, OSError):
-        return error.strerror or str(error)
-    first = (str(error).strip().splitlines() or [""])[0][:200]
-    if "out of memory" in first.lower():  # e.g. CUDA, or onnxruntime's allocator
-        return f"out of memory ({first})"
-    return f"unexpected error: {type(error).__name__}: {first}"
+    """One line for the user about what went wrong (the engine's, as the command prints it)."""
+    return describe_error(error)[1]
 
 
 def start_thread(worker: QObject, name: str) -> QThread:
@@ -122,12 +114,11 @@ class Worker(QObject):
         restored = self._restore(job.sidecars, colorizer, canvas) if job.sidecars else None
         # points only with weights that take them (a job may be prepared before other weights were loaded)
         hints = restored.hints if restored is not None else job.hints if colorizer.takes_hints else ()
-        reference, strength = job.reference, job.reference_strength
-        if restored is not None and restored.reference is not None:
-            reference, strength = restored.reference, restored.reference_strength
-        prediction = colorizer.predict(canvas, hints=hints)
+        settings = job.settings(hints) if restored is None or restored.reference is None else \
+            job.settings(hints, restored.reference, restored.reference_strength)
+        prediction = predict_photo(colorizer, canvas, settings)
         self._check()
-        after = to_qimage(prediction.with_reference(reference, strength).render(job.temperature))
+        after = to_qimage(prediction.render(settings.temperature))
         seconds = time.perf_counter() - start  # what the engine costs; the display copies below are ours
         before = job.before
         if before is None:
@@ -172,10 +163,13 @@ class Worker(QObject):
                 raise ColorizeError("the video is not colorized yet")
             copy_video(job.video_file, job.dst)
             return job.dst
-        prediction = job.prediction or self._model().predict(job.path, hints=job.hints)
+        settings = job.settings
+        if job.prediction is None:
+            prediction = predict_photo(self._model(), job.path, settings)
+        else:
+            prediction = job.prediction.with_reference(settings.reference, settings.reference_strength)
         self._check()
-        prediction = prediction.with_reference(job.reference, job.reference_strength)
-        prediction.save(job.dst, job.temperature, quality=job.quality)  # 16-bit sources stay 16-bit
+        save_photo(prediction, job.dst, settings)  # 16-bit sources stay 16-bit
         h, w = prediction.canvas.luminance.shape
         kept = job.reference is not None and job.reference_path is not None
         reference = (job.reference_path, job.reference_strength) if kept else None

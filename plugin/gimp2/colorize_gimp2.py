@@ -29,15 +29,15 @@ def run_engine(src, dst, temperature):
     except (IOError, OSError, ValueError, KeyError) as e:
         raise PluginError("the plug-in settings %s are missing or broken (%s): "
                           "run colorize-install-gimp again" % (CONFIG, e))
-    args = command + [src, "-o", dst]
+    args = command + [src, "-o", dst, "--json"]
     if temperature > 0:
         args += ["--temperature", "%.3f" % temperature]
     if cfg.get("weights"):
         args += ["--weights", cfg["weights"].encode("utf-8")]
     env = dict((k, v) for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH"))
-    errfile = tempfile.TemporaryFile()
+    outfile, errfile = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=errfile, stderr=errfile, env=env,
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=outfile, stderr=errfile, env=env,
                                 creationflags=0x08000000 if os.name == "nt" else 0)   # no console window
         proc.stdin.close()
     except OSError as e:
@@ -51,10 +51,24 @@ def run_engine(src, dst, temperature):
             raise PluginError("the colorize engine did not finish within %d s" % int(cfg.get("timeout") or 600))
         pdb.gimp_progress_pulse()
         time.sleep(0.1)
-    errfile.seek(0)
-    lines = [ln for ln in errfile.read().decode("utf-8", "replace").splitlines() if ln.strip()]
     if proc.returncode != 0 or not os.path.isfile(dst):
-        raise PluginError("the colorize engine failed: %s" % (lines[-1] if lines else proc.returncode))
+        # the engine's own one-line reason (--json); stderr only if it never got that far
+        outfile.seek(0)
+        errfile.seek(0)
+        failed = [r for r in map(json_line, outfile.read().decode("utf-8", "replace").splitlines())
+                  if r and r.get("status") == "failed"]
+        lines = [ln for ln in errfile.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        detail = failed[-1].get("message") if failed else (lines[-1] if lines else proc.returncode)
+        raise PluginError("the colorize engine failed: %s" % detail)
+
+
+def json_line(line):
+    """One object of the engine's --json output, or None for anything else."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def colorize(image, drawable, temperature):

@@ -13,7 +13,6 @@ only GIMP's own Python (no numpy, no torch): the network runs in the engine's pr
 """
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -62,7 +61,7 @@ def engine_env():
 
 def run_engine(src, dst, temperature, hints=None, hint_name=None):
     command, weights, timeout = load_config()
-    args = list(command) + [src, "-o", dst]
+    args = list(command) + [src, "-o", dst, "--json"]
     if temperature > 0:
         args += ["--temperature", "%.3f" % temperature]
     if hints:
@@ -71,7 +70,7 @@ def run_engine(src, dst, temperature, hints=None, hint_name=None):
         args += ["--weights", weights]
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)          # no console window on Windows
     try:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=engine_env(), creationflags=flags)
     except OSError as e:
         raise PluginError(f"cannot run the colorize engine {command[0]!r}: {e.strerror or e}. "
@@ -85,21 +84,34 @@ def run_engine(src, dst, temperature, hints=None, hint_name=None):
                 raise PluginError(f"the colorize engine did not finish within {timeout:.0f} s")
             Gimp.progress_pulse()
             time.sleep(0.1)
+        out = proc.stdout.read().decode("utf-8", "replace")
         err = proc.stderr.read().decode("utf-8", "replace").strip()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
         proc.stderr.close()
     if proc.returncode != 0 or not os.path.isfile(dst):
-        # the reason, not the batch summary ("0 colorized, 0 kept, 1 failed") the command ends with
-        lines = [ln for ln in err.splitlines() if ln.strip() and not re.search(r"\d+ failed \(", ln)]
-        detail = lines[-1] if lines else "exit status %d" % proc.returncode
-        if hints and "take no colour hints" in detail:
+        # the engine's own result (--json): its code and one-line reason; stderr only if it never got that far
+        failed = [r for r in map(json_line, out.splitlines()) if r and r.get("status") == "failed"]
+        code = failed[-1].get("code") if failed else None
+        detail = failed[-1].get("message") if failed else \
+            ((err.splitlines() or ["exit status %d" % proc.returncode])[-1])
+        if hints and code == "hints" and "take no colour hints" in detail:
             detail += (f". The image has a colour hint layer {hint_name!r}: install weights fine-tuned "
                        "with hints (colorize-install-gimp --weights DIR), or rename or delete that layer "
                        "to colorize without hints")
         raise PluginError(f"the colorize engine failed: {detail}")
+
+
+def json_line(line):
+    """One object of the engine's --json output, or None for anything else."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def export_drawable(drawable, path):
