@@ -11,7 +11,7 @@ from .color import (TEMPERATURE_VIVID, ChromaBins, annealed_mean, check_temperat
                     yuv_to_rgb)
 from .errors import ColorizeError, OutputExists
 from .hints import Hint
-from .imageio import MAX_PIXELS, read_image, read_picture, set_max_pixels, write_image
+from .imageio import MAX_PIXELS, decode_image, read_image, read_picture, set_max_pixels, write_image
 from .media import (IMAGE_SUFFIXES, IMAGE_WRITE, VIDEO_SUFFIXES, VIDEO_WRITE, atomic_output, collect_inputs,
                     output_path, remove_stale_temps)
 from .canvas import Canvas
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 __all__ = ["Colorizer", "Prediction", "Canvas", "colorize", "default_colorizer", "colorize_video", "Settings",
            "DEFAULT_QUALITY", "DEFAULT_REFERENCE_STRENGTH", "Task", "Result", "CODES", "plan", "run", "predict_photo", "save_photo", "describe_error", "VideoResult", "ColorizeError",
            "OutputExists", "ChromaBins", "annealed_mean", "check_temperature", "is_colour", "TEMPERATURE_VIVID", "rgb_to_yuv",
-           "yuv_to_rgb", "read_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
+           "yuv_to_rgb", "read_image", "decode_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
            "IMAGE_WRITE", "VIDEO_SUFFIXES", "VIDEO_WRITE", "atomic_output", "collect_inputs", "is_video",
            "output_path", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",
            "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "Hint", "__version__"]

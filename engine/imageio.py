@@ -25,6 +25,7 @@ from .media import IMAGE_WRITE, atomic_output, check_input_file
 MAX_PIXELS = 150_000_000  # default limit: larger images are refused before decoding (decompression bombs)
 _max_pixels = MAX_PIXELS
 FLOAT_SLACK = 1e-3        # float images may stray this far outside [0, 1] (rounding); more is a mistake
+LOSSLESS_TIFF = {"tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}  # kept when a TIFF is written
 
 ORIENTATION = 0x0112  # the EXIF tag
 # TIFF tags that describe how the source stores its pixels (size, depth, strips, compression, colour
@@ -53,6 +54,7 @@ class Picture:
     kind: str                  # "pil" or "numpy": what to hand back
     meta: dict = field(default_factory=dict)
     source: Path | None = None  # the file it was read from (a result must not replace it by accident)
+    frames: int = 1             # an animated file's frame count: only the first is read
 
     @property
     def size(self) -> tuple[int, int]:
@@ -80,17 +82,18 @@ def read_picture(path: str | os.PathLike) -> Picture:
         deep = _is_deep_colour(im)  # from the decoder's tile list, which load() empties
         orientation = _orientation(im)
         meta = _metadata(im)
+        frames = int(getattr(im, "n_frames", 1) or 1)
         if deep:
             im.close()  # Pillow's decoder is not needed
             pic = _read_deep_colour(path, orientation)
             if pic is not None:
-                pic.meta, pic.source = meta, path
+                pic.meta, pic.source, pic.frames = meta, path, frames
                 return pic
             warnings.warn(f"{path}: OpenCV could not decode this 16-bit image; it is read at 8 bits",
                           stacklevel=2)
             im = _open_checked(path)
         pic = _pil_to_picture(_load_upright(im))
-        pic.meta, pic.source = meta, path
+        pic.meta, pic.source, pic.frames = meta, path, frames
         return pic
 
 
@@ -111,10 +114,21 @@ def _reading_errors():
         raise ColorizeError(f"truncated or corrupt image ({e})") from None
 
 
-def _open_checked(path: Path) -> Image.Image:
+def decode_image(data: bytes, draft: tuple[int, int] | None = None) -> Image.Image:
+    """An image file's bytes (a zip member, say) decoded as read_image decodes a file: the size
+    limit, upright, first frame. `draft` lets a JPEG decode at about that size directly."""
+    with _reading_errors():
+        im = _open_checked(io.BytesIO(data))
+        if draft:
+            im.draft("RGB", draft)
+        return _load_upright(im)
+
+
+def _open_checked(source: Path | io.BytesIO) -> Image.Image:
     """The file opened (header only), refused if it is not a readable file or over the size limit."""
-    check_input_file(path, "an image")
-    im = _open_unchecked(path)
+    if isinstance(source, Path):
+        check_input_file(source, "an image")
+    im = _open_unchecked(source)
     w, h = im.size
     if w * h > _max_pixels:
         raise ColorizeError(f"image too large: {w}x{h} pixels = {w * h / 1e6:.0f} MP (limit "
@@ -128,7 +142,7 @@ def _load_upright(im: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(im)
 
 
-def _open_unchecked(path: Path) -> Image.Image:
+def _open_unchecked(path: Path | io.BytesIO) -> Image.Image:
     """Image.open without Pillow's own decompression-bomb limits (89 MP warning, 179 MP error):
     read_image applies one limit of its own, from the header, before decoding."""
     limit = Image.MAX_IMAGE_PIXELS
@@ -210,6 +224,8 @@ def _metadata(im: Image.Image) -> dict:
         dpi = tuple(float(d) for d in dpi) if dpi else ()
     except (TypeError, ValueError, ZeroDivisionError):  # a TIFF rational with denominator 0
         dpi = ()
+    if im.format == "TIFF" and im.info.get("compression") in LOSSLESS_TIFF:
+        meta["tiff_compression"] = im.info["compression"]  # an LZW scan stays LZW, not 2-3x larger
     if len(dpi) == 2 and all(0 < d < 1e6 for d in dpi):
         # PNG stores pixels per metre: 300 dpi reads back as 299.9994; give the round number back
         meta["dpi"] = tuple(float(round(d)) if abs(d - round(d)) < 0.01 else d for d in dpi)
@@ -368,6 +384,8 @@ def _save_options(fmt: str, quality: int, meta: dict) -> dict:
             opts["exif"] = exif
     if fmt != "WEBP" and "dpi" in meta:  # WebP has no resolution
         opts["dpi"] = meta["dpi"]
+    if fmt == "TIFF" and "tiff_compression" in meta:
+        opts["compression"] = meta["tiff_compression"]
     return opts
 
 

@@ -105,7 +105,9 @@ def run(colorizer: Colorizer, task: Task, settings: Settings, progress=None) -> 
     except (ColorizeError, MemoryError, OSError) as e:
         code, message = describe_error(e, stage)
         return Result(task, "kept" if isinstance(e, OutputExists) else "failed", code, message)
-    return Result(task, "done", recoloured=recoloured)
+    frames = canvas.picture.frames
+    note = f"animated ({frames} frames): only the first frame was colorized" if frames > 1 else ""
+    return Result(task, "done", message=note, recoloured=recoloured)
 
 
 def _video(colorizer: Colorizer, task: Task, settings: Settings, progress) -> Result:

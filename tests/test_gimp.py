@@ -159,7 +159,8 @@ def test_plugin_colorizes_in_real_gimp3(gimp):
 
     refused = res["hints_need_hint_weights"]
     assert refused["status"] == "execution-error"
-    assert refused["error"].startswith("Colorize: the colorize engine failed: colorize: these weights take no "
+    # the engine's own message, read from its --json result (not stderr's English)
+    assert refused["error"].startswith("Colorize: the colorize engine failed: these weights take no "
                                        "colour hints"), refused["error"]
     assert "colour hint layer 'Colour hints'" in refused["error"] and refused["error"] in r.stderr
     unchanged(gimp, refused)
@@ -199,7 +200,7 @@ def test_engine_error_and_timeout_fail_cleanly(gimp):
     gimp.install("--weights", "/mnt/work/no-weights-here")         # the engine runs and fails
     r, res = gimp.run_gimp([{"name": "no_weights", "image": "grey.png"}])
     assert res["no_weights"]["status"] == "execution-error"
-    assert "the colorize engine failed: colorize: no weights at /mnt/work/no-weights-here" in res["no_weights"]["error"]
+    assert "the colorize engine failed: no weights at /mnt/work/no-weights-here" in res["no_weights"]["error"]
     unchanged(gimp, res["no_weights"])
 
     gimp.install("--engine-command", '["/opt/colorize-venv/bin/python", "-c", "import time; time.sleep(900)"]',

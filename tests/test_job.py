@@ -175,3 +175,18 @@ def test_a_full_disk_stops_the_batch_after_the_first_failure(weights_dir, tmp_pa
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("colorize: ") and "No space" in ln]
     assert "rc=2" in r.stdout, r.stderr
     assert len(lines) == 1 and "stopped: the output folder" in r.stderr
+
+
+def test_an_animated_gif_says_only_its_first_frame_is_colorized(cli, tmp_path):
+    frames = [Image.fromarray(grey(16, 16) // (i + 1)).convert("P") for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    code, _, err = cli(tmp_path / "anim.gif", "-o", tmp_path / "out.png")
+    assert code == 0 and "animated (3 frames): only the first frame was colorized" in err
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "tiff_adobe_deflate"])
+def test_a_compressed_tiff_stays_compressed(cli, tmp_path, compression):
+    Image.fromarray(grey(120, 160)).save(tmp_path / "scan.tif", compression=compression)
+    code, _, err = cli(tmp_path / "scan.tif", "-o", tmp_path / "out.tif")
+    assert code == 0, err
+    assert Image.open(tmp_path / "out.tif").info.get("compression") == compression

@@ -5,16 +5,15 @@ have seen had it never stopped.
 """
 from __future__ import annotations
 
-import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from engine.color import is_colour
+from engine.imageio import decode_image
 from engine.media import IMAGE_SUFFIXES
 
 MAX_SIDE = 288  # photos are kept at most this large in memory; training crops are smaller
@@ -63,10 +62,8 @@ def iter_image_bytes(source: str | Path):
 
 
 def decode(data: bytes) -> np.ndarray:
-    """RGB uint8, long side at most MAX_SIDE."""
-    im = Image.open(io.BytesIO(data))
-    im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size directly
-    rgb = np.asarray(im.convert("RGB"))
+    """RGB uint8, long side at most MAX_SIDE, read by the engine's reader (upright, size-limited)."""
+    rgb = np.asarray(decode_image(data, (MAX_SIDE, MAX_SIDE)).convert("RGB"))
     scale = MAX_SIDE / max(rgb.shape[:2])
     if scale < 1:
         rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
