@@ -32,6 +32,7 @@ from training.train import Trainer, TrainConfig
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 WORKING_SIZES = [96, 128, 160]
 STEPS = 4000
+TINY_REST = "runs/data/tiny-imagenet-rest.zip"   # python -m training.sources tiny-imagenet MIRROR
 # What the arms share: the shipped model's recipe, continued with a warm restart at lr 1e-3 (the
 # short probes' setting), 4,000 steps of 48 crops of 64 px, seed 0.
 BASE = TrainConfig(data=[TINY, TINY_EXTRA, LARGE], steps=STEPS, lr=1e-3, warmup=100, seed=0,
@@ -49,6 +50,8 @@ ARMS = [
     ("mix-0-zoom", {"large_fraction": 0.0}, "Tiny-ImageNet only, zoom on"),
     ("mix-0-whole-labels-0.1", {"large_fraction": 0.0, "zoom": False, "class_weight": 0.1},
      "whole Tiny-ImageNet photos + class-label loss 0.1"),
+    ("more-tiny-27k", {"data": [TINY, TINY_EXTRA, TINY_REST, LARGE]},
+     "today's mix + 27k more Tiny-ImageNet photos (training.sources)"),
 ]
 FIELDS = ["arm", "change", "steps", "train_minutes", "temperature", "working_size",
           "select_auc_rebalanced", "select_colourfulness_ratio", "select_psnr", "select_cast", "select_grey_psnr",
