@@ -48,8 +48,10 @@ def probe(cfg: TrainConfig, photos, steps: int = 20, warmup: int = 5) -> float:
     for i in range(warmup + steps):
         if i == warmup:
             t0 = time.perf_counter()
-        trainer.train_step(torch.from_numpy(make_batch(photos, cfg.batch, cfg.size, cfg.seed, i,
-                                                       cfg.large_fraction)))
+        batch = make_batch(photos, cfg.batch, cfg.size, cfg.seed, i, cfg.large_fraction, cfg.zoom)
+        trainer.train_step(torch.from_numpy(batch).to(trainer.device))  # (on the GPU where there is one)
+    if trainer.device == "cuda":
+        torch.cuda.synchronize()
     return steps * cfg.batch / (time.perf_counter() - t0)
 
 
