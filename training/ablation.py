@@ -52,6 +52,8 @@ ARMS = [
      "whole Tiny-ImageNet photos + class-label loss 0.1"),
     ("more-tiny-27k", {"data": [TINY, TINY_EXTRA, TINY_REST, LARGE]},
      "today's mix + 27k more Tiny-ImageNet photos (training.sources)"),
+    ("mix-0-whole-lam-0.7", {"large_fraction": 0.0, "zoom": False, "lam": 0.7},
+     "whole Tiny-ImageNet photos, less rebalancing (λ 0.7): the colour gain without the warm cast?"),
 ]
 FIELDS = ["arm", "change", "steps", "train_minutes", "temperature", "working_size",
           "select_auc_rebalanced", "select_colourfulness_ratio", "select_psnr", "select_cast", "select_grey_psnr",

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rgb_to_yuv
+from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rebalance_weights, rgb_to_yuv
 from engine.model import ModelConfig, UNet, load_model, n_params
 from engine.weights import load_bundle
 from training.data import load_photos, make_batch, make_labelled_batch, training_hints
@@ -50,6 +50,7 @@ class TrainConfig:
     zoom: bool = True                # scale jitter on the small photos too (1-2x zoom), not only the large
     class_weight: float = 0.0        # >0: also classify the photo from the bottleneck (folder names as labels)
     classes: int = 200               # size of that classifier (Tiny-ImageNet-200); dropped at export
+    lam: float | None = None         # rebalancing λ of the loss's weights (None: the bins' own, 0.5)
     widths: tuple = (32, 64, 128)
     bottleneck_blocks: int = 3
     limit: int | None = None         # use at most this many photos (tests, quick trials)
@@ -174,7 +175,8 @@ class Trainer:
         params = list(self.model.parameters()) + (list(self.class_head.parameters()) if self.class_head else [])
         self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.targets = SoftTargets(self.bins, cfg.soft_neighbours, cfg.soft_sigma * self.bins.bin_size, self.device)
-        self.weights = torch.as_tensor(self.bins.weights, device=self.device)
+        weights = self.bins.weights if cfg.lam is None else rebalance_weights(self.bins.prior, cfg.lam)
+        self.weights = torch.as_tensor(weights, device=self.device)
         self.teacher = load_teacher(cfg.teacher, self.device) if cfg.teacher else None
         self.step, self.wall = 0, 0.0
         self.out.mkdir(parents=True, exist_ok=True)
