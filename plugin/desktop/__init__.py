@@ -5,6 +5,7 @@ A thin shell over the engine's public API (`from engine import ...`); read in th
     app.py          the command line, `main()` and `--selftest`
     xcb.py          before Qt starts on X11: are the xcb plugin's libraries installed?
     window.py       the main window: builds the widgets and wires everything below together
+    flow.py         what follows a photo through its jobs: each report shown, reruns, re-renders
     session.py      the items' life (waiting -> working -> done/failed/cancelled) and their jobs
     items.py        one dropped file = one Item; the list that shows them
     jobs.py         ColorizeJob and SaveJob (what the worker is asked) and their results

@@ -1,5 +1,6 @@
 """The window's commands: one QAction each (text, shortcut, icon, tip), and the menus and toolbar
-that offer them. What a command does is the window's (or its Saver's) business, not this module's."""
+that offer them. What a command does is the window's (or its Saver's or PhotoFlow's) business, not
+this module's."""
 from __future__ import annotations
 
 from PyQt5.QtGui import QIcon, QKeySequence
@@ -30,15 +31,15 @@ class Commands:
                             "Save every colorized image into a folder")
         self.load_model = act("Load &Model…", win.choose_weights, tip="Use another weights folder")
         self.quit = act("&Quit", win.close, QKeySequence.Quit)
-        self.remove = act("&Remove", win.remove_selected, QKeySequence.Delete,
+        self.remove = act("&Remove", win.flow.remove_selected, QKeySequence.Delete,
                           tip="Remove the selected item from the list (the file is untouched)")
-        self.clear = act("&Clear All", win.clear_all)
+        self.clear = act("&Clear All", win.flow.clear_all)
         self.fit = act("&Fit", view.zoom_fit, "Ctrl+0", ("zoom-fit-best", None), "Fit the image in the window")
         self.zoom_100 = act("&100 %", view.zoom_100, "Ctrl+1", ("zoom-original", None), "Actual pixels")
         self.zoom_in = act("Zoom &In", lambda: view.zoom_by(1.25), QKeySequence.ZoomIn)
         self.zoom_out = act("Zoom &Out", lambda: view.zoom_by(0.8), QKeySequence.ZoomOut)
-        self.retry = act("&Retry Failed and Cancelled", win.retry, "F5", ("view-refresh", S.SP_BrowserReload))
-        self.cancel = act("&Cancel", win.cancel, "Esc", ("process-stop", S.SP_DialogCancelButton),
+        self.retry = act("&Retry Failed and Cancelled", win.flow.retry, "F5", ("view-refresh", S.SP_BrowserReload))
+        self.cancel = act("&Cancel", win.flow.cancel, "Esc", ("process-stop", S.SP_DialogCancelButton),
                           "Stop the running batch")
         self.about = act("&About Colorize", win.about)
         self.hints = act("&Hint Mode", win.hint_mode_toggled, "H", ("color-picker", None), HINTS_TIP, checkable=True)

@@ -21,6 +21,7 @@ class JobQueue(QObject):
     finished = pyqtSignal(object, object)  # Job, result
     failed = pyqtSignal(object, str)       # Job, message
     cancelled = pyqtSignal(object)         # Job
+    frames = pyqtSignal(object, int, int)  # the running Job (a video), frames done, frames in the video
     progress = pyqtSignal(int, int)        # jobs ended, jobs in this batch
     idle = pyqtSignal()                    # the batch is over: nothing waiting or running
     _send = pyqtSignal(object)
@@ -38,6 +39,7 @@ class JobQueue(QObject):
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
+        worker.frames.connect(self._on_frames)
 
     @property
     def busy(self) -> bool:
@@ -111,6 +113,11 @@ class JobQueue(QObject):
     @pyqtSlot(object)
     def _on_cancelled(self, job: Job) -> None:
         self._end(job, self.cancelled)
+
+    @pyqtSlot(object, int, int)
+    def _on_frames(self, job: Job, done: int, total: int) -> None:
+        if job is self._current:  # (a report still on its way from a job that ended is stale)
+            self.frames.emit(job, done, total)
 
     def _end(self, job: Job, signal, *result) -> None:
         self._current = None
