@@ -211,3 +211,44 @@ def test_training_hints_are_sampled_from_the_truth():
     assert len(ys) == 9 and np.ptp(ys) == 2 and np.ptp(xs) == 2
     patch = uv[0][ys.min():ys.max() + 1, xs.min():xs.max() + 1].reshape(-1, 2).mean(0)
     np.testing.assert_allclose(one[:2, ys[0], xs[0]], patch, atol=1e-6)
+
+
+def test_a_local_hint_model_trains_from_an_automatic_one_on_the_truth_and_recoloured_regions(
+        photo_dir, bins_json, tmp_path, monkeypatch):
+    """The local design (issue 20) from the command line: it starts as its automatic model with
+    hints too, needs no teacher (hint-free crops learn the truth: the automatic model's own loss),
+    learns the recoloured chroma where a region is recoloured, and exports for the engine."""
+    import training.data
+    from training import train as train_cli
+
+    Trainer(config(photo_dir, bins_json, tmp_path / "auto")).run()
+    export(tmp_path / "auto", tmp_path / "auto-w", temperature=0.5, working_size=64)
+    train_cli.main(["--data", str(photo_dir), "--bins", str(bins_json), "--out", str(tmp_path / "local"),
+                    "--init", str(tmp_path / "auto-w"), "--hints", "--hint-design", "local", "--recolour", "0.5",
+                    "--steps", "3", "--batch", "4", "--size", "32", "--widths", "8", "16", "16",
+                    "--bottleneck-blocks", "1", "--warmup", "2", "--precision", "fp32"])
+    saved = json.loads((tmp_path / "local" / "config.json").read_text())
+    assert saved["hints"] and saved["hint_design"] == "local" and saved["recolour"] == 0.5 and saved["teacher"] is None
+
+    def trainer(name, **kw):
+        t = Trainer(config(photo_dir, bins_json, tmp_path / name, precision="fp32", init=str(tmp_path / "auto-w"),
+                           **kw))
+        return t, t.model.eval()  # (eval: the norms' running statistics, the same in every model here)
+
+    auto, auto_model = trainer("a")
+    local, local_model = trainer("l", hints=True, hint_design="local", recolour=1.0)
+    y = torch.rand(2, 1, 32, 32)
+    h = torch.from_numpy(training.data.training_hints(np.random.default_rng(0).uniform(-0.3, 0.3, (2, 32, 32, 2))
+                                                      .astype(np.float32), np.random.default_rng(1)))
+    assert h[:, 2].any() and torch.equal(local_model(y, h), auto_model(y))  # starts as the automatic model
+    rgb = torch.from_numpy(make_batch(load_photos([str(photo_dir)]), 4, 32, 0, 0, 0.3))
+    with torch.no_grad():
+        monkeypatch.setattr(training.data, "P_NONE", 1.0)   # no crop with hints: the truth, as the automatic model
+        assert torch.equal(local.loss(rgb), auto.loss(rgb))
+        monkeypatch.setattr(training.data, "P_NONE", 0.0)   # every crop with hints, recoloured: another target
+        assert not torch.allclose(local.loss(rgb), auto.loss(rgb))  # (the same outputs: the branch joins at zero)
+    bundle = export(tmp_path / "local", tmp_path / "local-w", temperature=0.5, working_size=64)
+    assert bundle.model["hints"] is True and bundle.model["hint_design"] == "local"
+    net = Colorizer(tmp_path / "local-w", backend="onnx").net
+    y8 = np.random.default_rng(2).random((1, 1, 32, 32), np.float32)
+    assert net.takes_hints and np.array_equal(net(y8), net(y8, np.zeros((1, 3, 32, 32), np.float32)))

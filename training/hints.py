@@ -9,6 +9,11 @@ by default `--init`) rather than the truth, so that one model serves both uses: 
 stays the automatic model it came from. Then `--eval` measures PSNR and rebalanced AuC on the
 validation photos with 0, 1, 2, 5, 10 and 20 points sampled from the truth at fixed seeds. Rerun
 it whenever a newer automatic model ships.
+
+`--hint-design local --recolour 0.5` trains engine/model.py's local design instead (issue 20):
+hints enter after the global context through a branch that is exactly zero without hints, so no
+teacher is needed (crops without hints learn the truth, unless `--teacher` is given), and half of
+the hinted crops have a region recoloured with their hints taken from it (training/data.py).
 """
 from __future__ import annotations
 
@@ -178,6 +183,10 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE])
+    p.add_argument("--hint-design", default=None, choices=["stem", "local"],
+                   help="where the hints enter the model (engine/model.py; default: --init's, else stem)")
+    p.add_argument("--recolour", type=float, default=None,
+                   help="share of the hinted crops with a recoloured region (default: --init's, else 0)")
     p.add_argument("--eval", nargs="*", default=None, metavar="WEIGHTS",
                    help="only evaluate these weights folders on the validation photos (--half)")
     p.add_argument("--val", nargs="+", default=VAL)
@@ -224,8 +233,12 @@ def main(argv=None) -> None:
     saved = load_bundle(a.init).meta["training"]["config"]
     cfg = TrainConfig.from_dict(saved)
     steps = a.steps or int(100 * a.minutes * 60 / cfg.batch)
-    cfg = replace(cfg, data=a.data, out=a.out, init=a.init, hints=True,
-                  teacher=a.teacher or a.init, distill_sizes=(128, 160),
+    design = a.hint_design or cfg.hint_design
+    # the local design is exactly the automatic model without hints: it needs no teacher
+    teacher = a.teacher or (None if design == "local" else a.init)
+    cfg = replace(cfg, data=a.data, out=a.out, init=a.init, hints=True, hint_design=design,
+                  recolour=cfg.recolour if a.recolour is None else a.recolour,
+                  teacher=teacher, distill_sizes=(128, 160) if teacher else (),
                   steps=steps, lr=a.lr, warmup=100, precision="auto")
     Trainer(cfg).run(a.minutes * 1.2)
 

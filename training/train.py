@@ -7,6 +7,11 @@ so a long run can be spread over several short sessions (`--minutes` stops clean
 starts from a weights folder (e.g. the shipped model) with a fresh optimiser and learning-rate cycle:
 that is how each session of a long campaign continues the last one's weights.
 
+`--hints` trains a model with colour-hint inputs on hints sampled from each crop's truth
+(training/data.py); `--hint-design local` puts them where they never reach the global context
+(engine/model.py), and `--recolour 0.5` gives half of the hinted crops a recoloured region with
+its hints taken from there, so that a hint learns to stay on its region (issue 20).
+
 On a CPU with bfloat16 support (AVX-512 BF16 or AMX) the forward and backward passes run under
 bf16 autocast, with fp32 weights, optimiser and loss; elsewhere fp32 (`--precision` overrides).
 """
@@ -28,7 +33,7 @@ from tqdm import tqdm
 from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rebalance_weights, rgb_to_yuv
 from engine.model import ModelConfig, UNet, load_model, n_params
 from engine.weights import load_bundle
-from training.data import load_photos, make_batch, make_labelled_batch, training_hints
+from training.data import load_photos, make_batch, make_labelled_batch, training_examples
 
 
 @dataclass
@@ -58,6 +63,8 @@ class TrainConfig:
     precision: str = "auto"          # "auto", "bf16" or "fp32"
     init: str | None = None          # weights folder to start from (fresh optimiser)
     hints: bool = False              # a model with colour-hint inputs, trained with sampled hints
+    hint_design: str = "stem"        # where the hints enter the model (engine/model.py): "stem" or "local"
+    recolour: float = 0.0            # share of the hinted crops with a region recoloured (training/data.py)
     teacher: str | None = None       # hint models: crops without hints learn this automatic model's output
     distill_sizes: tuple = ()        # with a teacher: also match it on a few hint-free photos at these
     distill_batch: int = 4           # sides (the working sizes), one size per step in turn
@@ -160,11 +167,9 @@ class Trainer:
         self.bins = ChromaBins.from_json(Path(cfg.bins).read_text())
         n_out = 2 if cfg.loss == "l2" else self.bins.n
         torch.manual_seed(cfg.seed)
-        self.model = UNet(ModelConfig(n_out, tuple(cfg.widths), cfg.bottleneck_blocks, cfg.hints)).to(self.device)
+        self.model = UNet(model_config(cfg, n_out)).to(self.device)
         if cfg.init and not resume:
-            # an automatic model may start a hint model (only the hint inputs, zero, are new), and a
-            # hint model's automatic part may start an automatic one
-            self.model.load_state_dict(load_model(load_bundle(cfg.init), hints=cfg.hints).state_dict())
+            self.model.load_state_dict(initial_state(cfg, self.model))
         self.precision = pick_precision(cfg.precision, self.device)
         self.model = self.model.to(memory_format=torch.channels_last)    # faster oneDNN convolutions
         # Classifying the photo from the bottleneck's global average (Iizuka et al. 2016) teaches the
@@ -201,8 +206,11 @@ class Trainer:
         hints = None
         if self.cfg.hints:
             rng = np.random.default_rng((self.cfg.seed, self.step, 1))  # like the batch: a function of the step
-            full_uv = rgb_to_yuv(rgb.cpu().numpy())[..., 1:]
-            hints = torch.from_numpy(training_hints(full_uv, rng)).to(self.device)
+            planes, target, recoloured = training_examples(rgb_to_yuv(rgb.cpu().numpy()), rng, self.cfg.recolour)
+            hints = torch.from_numpy(planes).to(self.device)
+            if recoloured.any():  # those crops learn their recoloured chroma (at the loss's half resolution)
+                new_uv = F.avg_pool2d(torch.from_numpy(target).permute(0, 3, 1, 2), 2).to(self.device, uv.dtype)
+                uv = torch.where(torch.from_numpy(recoloured).to(self.device)[:, None, None, None], new_uv, uv)
         with self.autocast():
             out = self.model(y, hints).float()
         if self.cfg.loss == "l2":
@@ -335,13 +343,33 @@ class Trainer:
         plot_log(log_path, self.out / "loss.png")
 
 
+def model_config(cfg: TrainConfig, n_out: int) -> ModelConfig:
+    """The network a training config trains, predicting n_out values per pixel."""
+    return ModelConfig(n_out, tuple(cfg.widths), cfg.bottleneck_blocks, cfg.hints, cfg.hint_design)
+
+
+def initial_state(cfg: TrainConfig, model: UNet) -> dict:
+    """The state dict that starts `model` from the weights folder cfg.init: its automatic part
+    always; its hint inputs only into a model of the same hint design. Other hint inputs keep
+    model's own (zero where they join the network), so a hint model starts as the automatic one,
+    and a hint model's automatic part may start an automatic one."""
+    bundle = load_bundle(cfg.init)
+    saved = ModelConfig.from_dict(bundle.model)
+    carry = cfg.hints and saved.hints and saved.hint_design == cfg.hint_design
+    state = model.state_dict()
+    start = load_model(bundle, hints=carry).state_dict()
+    if missing := [k for k in state if k not in start and not k.startswith("hint_")]:
+        raise ValueError(f"{cfg.init} does not fit this model: it has no {missing[:3]}")
+    return {**state, **start}
+
+
 def checkpoint_model(run: Path) -> tuple[UNet, dict]:
     """The network of a run's checkpoint.pt (eval mode, CPU) and the checkpoint itself: the one place
     a training checkpoint becomes a model (export, the L2 baseline)."""
     state = torch.load(Path(run) / "checkpoint.pt", map_location="cpu", weights_only=True)
     cfg = TrainConfig.from_dict(state["config"])
     n_out = 2 if cfg.loss == "l2" else ChromaBins.from_json(Path(cfg.bins).read_text()).n
-    model = UNet(ModelConfig(n_out, cfg.widths, cfg.bottleneck_blocks, cfg.hints))
+    model = UNet(model_config(cfg, n_out))
     model.load_state_dict(state["model"])
     return model.eval(), state
 
@@ -392,6 +420,11 @@ def main(argv=None) -> None:
                        **({"choices": ["ce", "l2"]} if name == "loss" else {}))
     p.add_argument("--widths", type=int, nargs=3, default=defaults.widths)
     p.add_argument("--no-zoom", dest="zoom", action="store_false", help="crop the small photos whole (no zoom jitter)")
+    p.add_argument("--hints", action="store_true", help="a model with colour-hint inputs, trained with sampled hints")
+    p.add_argument("--hint-design", default=defaults.hint_design, choices=["stem", "local"],
+                   help="where the hints enter (engine/model.py); local: never into the global context")
+    p.add_argument("--recolour", type=float, default=defaults.recolour,
+                   help="share of the hinted crops that get a region recoloured, with hints from it (issue 20)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = p.parse_args(argv)
     if a.threads:
