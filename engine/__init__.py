@@ -17,6 +17,7 @@ from .media import (IMAGE_SUFFIXES, IMAGE_WRITE, VIDEO_SUFFIXES, VIDEO_WRITE, at
 from .canvas import Canvas
 from .colorizer import Colorizer, colorize, default_colorizer
 from .job import CODES, Result, Task, describe_error, plan, predict_photo, run, save_photo
+from .cluster import run_on_cluster  # Ray itself is imported only when it is called
 from .prediction import Prediction
 from .reference import Reference, check_strength
 from .settings import DEFAULT_QUALITY, DEFAULT_REFERENCE_STRENGTH, Settings
@@ -31,4 +32,4 @@ __all__ = ["Colorizer", "Prediction", "Canvas", "colorize", "default_colorizer",
            "yuv_to_rgb", "read_image", "decode_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
            "IMAGE_WRITE", "VIDEO_SUFFIXES", "VIDEO_WRITE", "atomic_output", "collect_inputs", "is_video",
            "output_path", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",
-           "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "Hint", "__version__"]
+           "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "Hint", "run_on_cluster", "__version__"]

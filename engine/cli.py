@@ -36,6 +36,7 @@ EPILOG = """examples:
   colorize old.jpg -o old-colour.png --reference holiday.jpg --reference-strength 0.7
   colorize old.jpg -o old-colour.png --reference '#1f4e79,tan'
   colorize scans-1950/ scans-1960/ -o out/     (writes out/scans-1950/..., out/scans-1960/...)
+  colorize /shared/scans/ -o /shared/out/ --cluster auto     (on a Ray cluster: docs/cluster.md)
 
 exit status: 0 all done (existing outputs kept count as done), 1 some input failed or a video
 ended early (its frames up to there are written), 2 bad command line, weights, hints, reference
@@ -115,10 +116,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "luminance, with a note)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per input on stdout (for programs; see below)")
+    p.add_argument("--cluster", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on a Ray cluster (pip install 'colorize[cluster]'): 'auto', host:port or "
+                        "ray://host:10001; without ADDRESS, a local one. Paths must be on a file system "
+                        "every node sees (docs/cluster.md)")
+    p.add_argument("--workers", type=_ranged(int, 1, 100_000, "--workers"), default=None, metavar="N",
+                   help="with --cluster: how many workers, each loading the model once (default: one "
+                        "per GPU, else one per node)")
     p.add_argument("--version", action=VersionAction, nargs=0, help="print the program's and the model's version and exit")
     args = p.parse_args(glue_negative_hints(sys.argv[1:] if argv is None else list(argv)))
     if args.reference_strength is not None and args.reference is None:
         p.error("--reference-strength needs --reference")
+    if args.workers is not None and args.cluster is None:
+        p.error("--workers needs --cluster")
     return args
 
 
@@ -198,6 +208,8 @@ def main(argv=None) -> int:
         print("colorize: interrupted; nothing half-written was left", file=sys.stderr)
         return 130
     finally:
+        if "engine.cluster" in sys.modules:  # --cluster: leave (or stop) the Ray cluster
+            sys.modules["engine.cluster"].disconnect()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
@@ -256,6 +268,12 @@ def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
 def _run(args) -> int:
     set_max_pixels(int(args.max_megapixels * 1e6))
     score = Score(args.json)
+    if args.cluster is not None:
+        try:
+            from .cluster import require_ray
+            require_ray()  # Ray is an extra: say what to install before anything else
+        except ColorizeError as e:
+            return score.refuse(e.code, str(e))
     folders = [item for item in args.inputs if Path(item).is_dir()]
     inputs, errors = collect_inputs(args.inputs, exclude=args.output, folder_names=len(folders) > 1)
     for e in errors:
@@ -271,6 +289,9 @@ def _run(args) -> int:
                               working_size=args.working_size)
         check_hint_options(args, colorizer, len(inputs))
         settings = settings_of(args).with_reference_loaded(colorizer.bundle.bins)  # read once, checked now
+        if args.cluster:  # a running cluster: reached before any output folder is made
+            from .cluster import connect
+            connect(args.cluster, args.workers)
         if not single_file:
             out.mkdir(parents=True, exist_ok=True)
     except ColorizeError as e:
@@ -283,16 +304,28 @@ def _run(args) -> int:
         for r in results:
             score.add(r)
         bar.update(len(results))
-        for task in tasks:
-            with frame_bar(task, several=len(tasks) > 1) as progress:
-                results.append(run(colorizer, task, settings, progress))
-            score.add(results[-1])
-            bar.update(1)
-            if results[-1].code == "output-folder":
-                tqdm.write(f"colorize: stopped: the output folder {show(task.dst.parent)} cannot take files; "
-                           "what was written is kept", file=sys.stderr)
-                status = 2
-                break
+        if args.cluster is not None:  # the same run() per task, on Ray workers; results as they come
+            from .cluster import run_on_cluster
+
+            def arrived(r: Result) -> None:
+                score.add(r)
+                bar.update(1)
+            results += run_on_cluster(tasks, settings, args.weights, workers=args.workers, backend=args.backend,
+                                      device=args.device, working_size=args.working_size,
+                                      max_pixels=int(args.max_megapixels * 1e6), progress=arrived)
+        else:
+            for task in tasks:
+                with frame_bar(task, several=len(tasks) > 1) as progress:
+                    results.append(run(colorizer, task, settings, progress))
+                score.add(results[-1])
+                bar.update(1)
+                if results[-1].code == "output-folder":
+                    break
+        stop = next((r for r in results if r.code == "output-folder"), None)
+        if stop is not None:
+            tqdm.write(f"colorize: stopped: the output folder {show(stop.task.dst.parent)} cannot take files; "
+                       "what was written is kept", file=sys.stderr)
+            status = 2
     if single_file and any(r.code in ("hints", "output") for r in results):
         status = 2  # a bad --hint, or an output that is the input: the command line was wrong
     if created and not single_file and out.is_dir() and not any(out.iterdir()):
@@ -302,7 +335,8 @@ def _run(args) -> int:
               "their luminance (--keep-colour skips them)", file=sys.stderr)
     if len(inputs) > 1 or score.failed:
         print(f"colorize: {score.done} colorized, {score.kept} kept, {score.failed} failed "
-              f"({colorizer.backend} on {colorizer.device})", file=sys.stderr)
+              f"({'on Ray workers' if args.cluster is not None else f'{colorizer.backend} on {colorizer.device}'})",
+              file=sys.stderr)
     return status or (1 if score.failed else 0)
 
 

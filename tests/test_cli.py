@@ -140,7 +140,7 @@ def test_unreadable_path_and_unwritable_output_as_root(run, tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the output folder should be")
     code, err = run(p, "-o", blocker / "o.png")
-    assert code == 1 and "output folder" in err and "Traceback" not in err
+    assert code == 2 and "output folder" in err and "Traceback" not in err
 
 
 def test_corrupt_weights(tmp_path, weights_dir, capsys):
