@@ -2,6 +2,7 @@
 the same outputs as the local command, bad inputs, a worker killed with kill -9, a rerun after an
 interruption, Ray missing, a wrong address. The cluster tests need the `cluster` extra (Ray)."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -240,7 +241,9 @@ def test_a_rerun_after_an_interruption_does_only_what_is_left(cluster, weights_d
                            "--weights", str(weights_dir), "--backend", "onnx"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr
-    assert f"{10 - len(written)} colorized, {len(written)} kept, 0 failed" in proc.stderr
+    # a call already running when the driver stopped may still finish its photo (whole, atomically)
+    done, kept = map(int, re.search(r"(\d+) colorized, (\d+) kept, 0 failed", proc.stderr).groups())
+    assert done + kept == 10 and kept >= len(written)
     assert len(list(out.iterdir())) == 10 and not temps(out)
 
 
