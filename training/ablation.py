@@ -57,6 +57,7 @@ ARMS = [
      "today's mix + 27k more Tiny-ImageNet photos (training.sources)"),
     ("mix-0-whole-lam-0.7", {"large_fraction": 0.0, "zoom": False, "lam": 0.7},
      "whole Tiny-ImageNet photos, less rebalancing (λ 0.7): the colour gain without the warm cast?"),
+    ("mix-0.3-zoom-labels-0.3", {"class_weight": 0.3}, "today's mix + class-label loss 0.3"),
 ]
 FIELDS = ["arm", "change", "steps", "train_minutes", "temperature", "working_size",
           "select_auc_rebalanced", "select_colourfulness_ratio", "select_psnr", "select_cast", "select_grey_psnr",
