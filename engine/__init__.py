@@ -13,7 +13,7 @@ from .errors import ColorizeError, OutputExists
 from .hints import Hint
 from .imageio import MAX_PIXELS, decode_image, read_image, read_picture, set_max_pixels, write_image
 from .media import (IMAGE_SUFFIXES, IMAGE_WRITE, VIDEO_SUFFIXES, VIDEO_WRITE, atomic_output, collect_inputs,
-                    output_path, remove_stale_temps)
+                    free_name, output_key, output_path, remove_stale_temps)
 from .canvas import Canvas
 from .colorizer import Colorizer, colorize, default_colorizer
 from .job import CODES, Result, Task, describe_error, plan, predict_photo, run, save_photo
@@ -31,5 +31,5 @@ __all__ = ["Colorizer", "Prediction", "Canvas", "colorize", "default_colorizer",
            "OutputExists", "ChromaBins", "annealed_mean", "check_temperature", "is_colour", "TEMPERATURE_VIVID", "rgb_to_yuv",
            "yuv_to_rgb", "read_image", "decode_image", "read_picture", "write_image", "set_max_pixels", "MAX_PIXELS", "IMAGE_SUFFIXES",
            "IMAGE_WRITE", "VIDEO_SUFFIXES", "VIDEO_WRITE", "atomic_output", "collect_inputs", "is_video",
-           "output_path", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",
+           "output_path", "free_name", "output_key", "remove_stale_temps", "copy_video", "first_frame", "Bundle", "load_bundle",
            "default_weights_dir", "BACKENDS", "DEVICES", "Reference", "check_strength", "Hint", "run_on_cluster", "__version__"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from .canvas import Canvas
 from .colorizer import Colorizer
 from .errors import FOLDER_ERRNOS, ColorizeError, OutputExists
-from .media import IMAGE_WRITE, VIDEO_WRITE, output_path, remove_stale_temps
+from .media import IMAGE_WRITE, VIDEO_WRITE, free_name, output_key, output_path, remove_stale_temps
 from .videoio import is_video
 from .prediction import Prediction
 from .settings import Settings
@@ -142,12 +142,9 @@ def plan(inputs: list[tuple[Path, Path]], out: Path, single_file: bool, settings
         video = is_video(src)
         dst = output_path(rel, out, single_file, video)
         if clash == "rename":
-            n, stem = 1, dst.stem
-            while os.path.normcase(os.path.realpath(dst)) in taken:
-                n += 1
-                dst = dst.with_name(f"{stem}-{n}{dst.suffix}")
+            dst = free_name(dst, taken)
         task = Task(Path(src), dst, video)
-        key = os.path.normcase(os.path.realpath(dst))
+        key = output_key(dst)
         try:
             if os.path.realpath(dst) in sources:
                 raise ColorizeError(f"output {dst} is an input; choose another output", "output")

@@ -95,6 +95,21 @@ def output_path(rel: Path, out: Path, single_file: bool, video: bool = False) ->
     return out / rel.with_suffix(suffix if suffix in IMAGE_WRITE else ".png")
 
 
+def output_key(path: Path) -> str:
+    """What makes two output names one file: the same real path, as this system compares names."""
+    return os.path.normcase(os.path.realpath(path))
+
+
+def free_name(dst: Path, taken: set[str]) -> Path:
+    """dst, or dst with -2, -3... added to its stem, whichever output_key is not yet taken: the
+    clash rule "rename" of every front end (the command's plan, the app's Save All)."""
+    n, stem = 1, dst.stem
+    while output_key(dst) in taken:
+        n += 1
+        dst = dst.with_name(f"{stem}-{n}{dst.suffix}")
+    return dst
+
+
 def _umask() -> int:
     """The process umask, read without changing it where the system allows."""
     try:

@@ -11,7 +11,7 @@ from PyQt5.QtCore import QSettings, QStandardPaths
 from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                              QInputDialog, QLineEdit, QMessageBox, QPushButton, QSpinBox, QWidget)
 
-from engine import IMAGE_WRITE, VIDEO_WRITE, output_path
+from engine import IMAGE_WRITE, VIDEO_WRITE, free_name, output_key, output_path
 
 from .items import Item, State
 from .jobs import SaveJob
@@ -57,16 +57,13 @@ def with_filter_suffix(path: str, chosen_filter: str) -> Path:
 
 
 def plan_outputs(items: list[Item], folder: Path, suffix: str) -> list[Path]:
-    """Save All's names: same name as each original, in folder; clashes get -2, -3..."""
+    """Save All's names: same name as each original, in folder; clashes get -2, -3... (the engine's
+    "rename" rule, as `colorize` plans with it)."""
     taken, out = set(), []
     for item in items:
-        stem, ext = item.path.stem, output_suffix(item, suffix)
-        name, n = f"{stem}{ext}", 1
-        while name.lower() in taken:
-            n += 1
-            name = f"{stem}-{n}{ext}"
-        taken.add(name.lower())
-        out.append(folder / name)
+        dst = free_name(folder / f"{item.path.stem}{output_suffix(item, suffix)}", taken)
+        taken.add(output_key(dst))
+        out.append(dst)
     return out
 
 
