@@ -10,7 +10,7 @@ from .errors import ColorizeError
 from .hints import hint_planes
 from .prediction import Prediction
 from .reference import Reference, check_strength
-from .settings import DEFAULT_REFERENCE_STRENGTH, MAX_WORKING_SIZE, STRIDE
+from .settings import DEFAULT_QUALITY, DEFAULT_REFERENCE_STRENGTH, MAX_WORKING_SIZE, STRIDE
 from .weights import Bundle, load_bundle
 
 
@@ -86,9 +86,10 @@ class Colorizer:
         return self.predict(image, hints, reference, reference_strength).render(temperature)
 
     def colorize_file(self, src: str | os.PathLike, dst: str | os.PathLike, temperature: float | None = None,
-                      quality: int = 95, overwrite: bool = True, *, hints=None, reference=None,
-                      reference_strength: float = DEFAULT_REFERENCE_STRENGTH) -> None:
-        """Read src, colorize, write dst atomically. 16-bit sources stay 16-bit in PNG/TIFF."""
+                      quality: int = DEFAULT_QUALITY, overwrite: bool | None = None, *, hints=None,
+                      reference=None, reference_strength: float = DEFAULT_REFERENCE_STRENGTH) -> None:
+        """Read src, colorize, write dst atomically. 16-bit sources stay 16-bit in PNG/TIFF.
+        overwrite as in Prediction.save: by default an existing dst is replaced, src itself never."""
         self.predict(src, hints, reference, reference_strength).save(dst, temperature, quality, overwrite)
 
 

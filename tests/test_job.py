@@ -71,6 +71,8 @@ def test_the_library_never_replaces_the_original_unless_told(colorizer, tmp_path
     assert src.read_bytes() == before
     colorizer.predict(src).save(tmp_path / "copy.png")              # another name: written
     colorizer.predict(src).save(tmp_path / "copy.png")              # an existing result: replaced
+    with pytest.raises(ColorizeError, match="own file"):
+        colorizer.colorize_file(src, src)
     colorizer.predict(src).save(src, overwrite=True)                # asked for: replaced
     assert src.read_bytes() != before
 
