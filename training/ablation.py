@@ -58,6 +58,8 @@ ARMS = [
     ("mix-0-whole-lam-0.7", {"large_fraction": 0.0, "zoom": False, "lam": 0.7},
      "whole Tiny-ImageNet photos, less rebalancing (λ 0.7): the colour gain without the warm cast?"),
     ("mix-0.3-zoom-labels-0.3", {"class_weight": 0.3}, "today's mix + class-label loss 0.3"),
+    ("mix-0.1-whole-labels-0.3", {"large_fraction": 0.1, "zoom": False, "class_weight": 0.3},
+     "the balanced mix (10% large, small photos whole) + class-label loss 0.3"),
 ]
 FIELDS = ["arm", "change", "steps", "train_minutes", "temperature", "working_size",
           "select_auc_rebalanced", "select_colourfulness_ratio", "select_psnr", "select_cast", "select_grey_psnr",
