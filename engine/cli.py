@@ -23,7 +23,7 @@ from .errors import ColorizeError
 from .hints import Hint, parse_hint
 from .imageio import MAX_PIXELS, set_max_pixels
 from .job import Result, Task, plan, run
-from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs
+from .media import IMAGE_WRITE, VIDEO_WRITE, collect_inputs, display_name
 from .settings import DEFAULT_QUALITY, DEFAULT_REFERENCE_STRENGTH, MAX_WORKING_SIZE, STRIDE, Settings
 from .weights import load_bundle
 
@@ -173,12 +173,6 @@ def settings_of(args) -> Settings:
                     keep_colour=args.keep_colour, temporal=not args.frame_by_frame)
 
 
-def show(path) -> str:
-    """A file name for a one-line message: quoted when it holds a newline or other control characters."""
-    text = str(path)
-    return text if text.isprintable() else repr(text)
-
-
 def plan_output(arg: str, n_inputs: int, one_file_given: bool) -> tuple[Path, bool]:
     """(output path, whether it names one file); raises ColorizeError for an impossible request."""
     out = Path(arg)
@@ -186,11 +180,11 @@ def plan_output(arg: str, n_inputs: int, one_file_given: bool) -> tuple[Path, bo
     if folder_meant:
         return out, False
     if out.suffix.lower() not in IMAGE_WRITE.keys() | VIDEO_WRITE:
-        raise ColorizeError(f"-o {show(arg)}: cannot write {out.suffix} files (images: "
+        raise ColorizeError(f"-o {display_name(arg)}: cannot write {out.suffix} files (images: "
                             f"{', '.join(sorted(IMAGE_WRITE))}; videos: {', '.join(sorted(VIDEO_WRITE))}); "
                             "for a folder, end the name with /")
     if not (one_file_given and n_inputs == 1):
-        raise ColorizeError(f"-o {show(arg)} names one file but there are {n_inputs} inputs: give a folder")
+        raise ColorizeError(f"-o {display_name(arg)} names one file but there are {n_inputs} inputs: give a folder")
     return out, True
 
 
@@ -229,14 +223,19 @@ class Score:
         if self.as_json:
             tqdm.write(json.dumps(r.to_dict()), file=sys.stdout)
         elif r.message:  # "exists" names the output, every other message is about the input
-            where = "" if r.code == "exists" else f"{show(r.task.src)}: "
+            where = "" if r.code == "exists" else f"{display_name(r.task.src)}: "
             tqdm.write(f"colorize: {where}{r.message}", file=sys.stderr)
+
+    @staticmethod
+    def failure_json(item: str | None, code: str, message: str) -> None:
+        """A failure that belongs to no task, in Result.to_dict's shape."""
+        print(json.dumps({"input": item, "output": None, "status": "failed", "code": code, "message": message,
+                          "recoloured": False}))
 
     def refuse(self, code: str, message: str) -> int:
         """The whole run cannot start: one line (or one JSON object) and exit status 2."""
         if self.as_json:
-            print(json.dumps({"input": None, "output": None, "status": "failed", "code": code, "message": message,
-                              "recoloured": False}))
+            self.failure_json(None, code, message)
         print(f"colorize: {message}", file=sys.stderr)
         return 2
 
@@ -244,10 +243,9 @@ class Score:
         """An item of the command line that gave no file at all."""
         self.failed += 1
         if self.as_json:
-            print(json.dumps({"input": line.split(": ")[0], "output": None, "status": "failed", "code": "input",
-                              "message": line.split(": ", 1)[-1], "recoloured": False}))
+            self.failure_json(line.split(": ")[0], "input", line.split(": ", 1)[-1])
         else:
-            print(f"colorize: {show(line)}", file=sys.stderr)
+            print(f"colorize: {display_name(line)}", file=sys.stderr)
 
 
 def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
@@ -260,9 +258,9 @@ def check_hint_options(args, colorizer: Colorizer, n_inputs: int) -> None:
     if args.hints:
         given = Path(args.hints)
         if not given.exists():
-            raise ColorizeError(f"--hints {show(given)}: no such file or folder")
+            raise ColorizeError(f"--hints {display_name(given)}: no such file or folder")
         if n_inputs > 1 and not given.is_dir():
-            raise ColorizeError(f"--hints {show(given)} is one image but there are {n_inputs} inputs: give a folder")
+            raise ColorizeError(f"--hints {display_name(given)} is one image but there are {n_inputs} inputs: give a folder")
 
 
 def _run(args) -> int:
@@ -297,7 +295,7 @@ def _run(args) -> int:
     except ColorizeError as e:
         return score.refuse(e.code or "options", str(e))
     except OSError as e:
-        return score.refuse("output-folder", f"cannot create output folder {show(out)}: {e.strerror or e}")
+        return score.refuse("output-folder", f"cannot create output folder {display_name(out)}: {e.strerror or e}")
     status = 0
     with tqdm(total=len(inputs), unit="file", disable=None if len(inputs) > 1 else True, file=sys.stderr) as bar:
         tasks, results = plan(inputs, out, single_file, settings)
@@ -323,7 +321,7 @@ def _run(args) -> int:
                     break
         stop = next((r for r in results if r.code == "output-folder"), None)
         if stop is not None:
-            tqdm.write(f"colorize: stopped: the output folder {show(stop.task.dst.parent)} cannot take files; "
+            tqdm.write(f"colorize: stopped: the output folder {display_name(stop.task.dst.parent)} cannot take files; "
                        "what was written is kept", file=sys.stderr)
             status = 2
     if single_file and any(r.code in ("hints", "output") for r in results):

@@ -6,14 +6,13 @@ photo comes out the same whichever way it went in, and every failure is a `Resul
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .canvas import Canvas
 from .colorizer import Colorizer
 from .errors import FOLDER_ERRNOS, ColorizeError, OutputExists
-from .media import IMAGE_WRITE, VIDEO_WRITE, free_name, output_key, output_path, remove_stale_temps
+from .media import IMAGE_WRITE, VIDEO_WRITE, display_name, free_name, output_key, output_path, remove_stale_temps
 from .videoio import is_video
 from .prediction import Prediction
 from .settings import Settings
@@ -77,6 +76,11 @@ def describe_error(error: BaseException, stage: str = "error") -> tuple[str, str
     return "error", f"unexpected error: {type(error).__name__}: {first}"
 
 
+def _not_done(task: Task, error: BaseException, stage: str) -> Result:
+    """The Result of a task that raised at `stage`: kept when its output exists, else failed."""
+    return Result(task, "kept" if isinstance(error, OutputExists) else "failed", *describe_error(error, stage))
+
+
 def predict_photo(colorizer: Colorizer, image, settings: Settings, src=None) -> Prediction:
     """The photo's prediction with its hints (from settings, for the input `src`) and reference."""
     pred = colorizer.predict(image, settings.hints_for(src), working_size=settings.working_size)
@@ -103,8 +107,7 @@ def run(colorizer: Colorizer, task: Task, settings: Settings, progress=None) -> 
         stage = "output"
         save_photo(prediction, task.dst, settings)
     except (ColorizeError, MemoryError, OSError) as e:
-        code, message = describe_error(e, stage)
-        return Result(task, "kept" if isinstance(e, OutputExists) else "failed", code, message)
+        return _not_done(task, e, stage)
     frames = canvas.picture.frames
     note = f"animated ({frames} frames): only the first frame was colorized" if frames > 1 else ""
     return Result(task, "done", message=note, recoloured=recoloured)
@@ -120,11 +123,10 @@ def _video(colorizer: Colorizer, task: Task, settings: Settings, progress) -> Re
                              temporal=settings.temporal, overwrite=settings.overwrite,
                              reference=settings.reference, reference_strength=settings.reference_strength)
     except (ColorizeError, MemoryError, OSError) as e:
-        code, message = describe_error(e, "input")
-        return Result(task, "kept" if isinstance(e, OutputExists) else "failed", code, message)
+        return _not_done(task, e, "input")
     if out.warning:
         return Result(task, "failed", "video-ended", f"{out.warning}; wrote the {out.frames} frames before it "
-                      f"to {task.dst}", frames=out.frames)
+                      f"to {display_name(task.dst)}", frames=out.frames)
     note = f"skipped {out.skipped} corrupt packet(s); wrote {out.frames} frames" if out.skipped else ""
     return Result(task, "done", "", note, frames=out.frames)
 
@@ -136,7 +138,7 @@ def plan(inputs: list[tuple[Path, Path]], out: Path, single_file: bool, settings
     inputs are (file, its path relative to the output folder) as collect_inputs gives them. Two
     inputs wanting one output: clash "refuse" fails the second, "rename" gives it name-2, name-3...
     An output that is an input is refused; an existing one is kept unless settings.overwrite."""
-    sources = {os.path.realpath(src) for src, _ in inputs}
+    sources = {output_key(src) for src, _ in inputs}
     tasks, refused, taken, folders = [], [], set(), set()
     for src, rel in inputs:
         video = is_video(src)
@@ -146,25 +148,25 @@ def plan(inputs: list[tuple[Path, Path]], out: Path, single_file: bool, settings
         task = Task(Path(src), dst, video)
         key = output_key(dst)
         try:
-            if os.path.realpath(dst) in sources:
-                raise ColorizeError(f"output {dst} is an input; choose another output", "output")
+            if key in sources:
+                raise ColorizeError(f"output {display_name(dst)} is an input; choose another output", "output")
             if key in taken:
-                raise ColorizeError(f"another input already writes {dst}", "output")
+                raise ColorizeError(f"another input already writes {display_name(dst)}", "output")
             taken.add(key)
             if single_file and video != (dst.suffix.lower() in VIDEO_WRITE):
                 raise ColorizeError(f"a {'video' if video else 'photo'} cannot be written as {dst.suffix}: use "
                                     + ", ".join(sorted(VIDEO_WRITE if video else IMAGE_WRITE)), "output")
             if dst.exists() and not settings.overwrite:
-                raise OutputExists(f"{dst} exists, kept (use --overwrite to replace it)")
+                raise OutputExists(f"{display_name(dst)} exists, kept (use --overwrite to replace it)")
             if dst.parent not in folders:
                 try:
                     dst.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
-                    raise ColorizeError(f"cannot create output folder {dst.parent}: {e.strerror or e}",
-                                        "output-folder") from None
+                    raise ColorizeError(f"cannot create output folder {display_name(dst.parent)}: "
+                                        f"{e.strerror or e}", "output-folder") from None
                 remove_stale_temps(dst.parent)  # left by runs that were killed
                 folders.add(dst.parent)
             tasks.append(task)
         except ColorizeError as e:
-            refused.append(Result(task, "kept" if isinstance(e, OutputExists) else "failed", *describe_error(e, "output")))
+            refused.append(_not_done(task, e, "output"))
     return tasks, refused

@@ -46,6 +46,12 @@ def check_input_file(path: Path, kind: str = "an image") -> None:
         raise ColorizeError("empty file (0 bytes)")
 
 
+def display_name(path) -> str:
+    """A file name for a one-line message: quoted when it holds a newline or other control characters."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
 def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 

@@ -192,3 +192,14 @@ def test_a_compressed_tiff_stays_compressed(cli, tmp_path, compression):
     code, _, err = cli(tmp_path / "scan.tif", "-o", tmp_path / "out.tif")
     assert code == 0, err
     assert Image.open(tmp_path / "out.tif").info.get("compression") == compression
+
+
+def test_a_planned_refusal_names_an_odd_file_in_one_line(cli, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    save(src / "a\nb.png")
+    (tmp_path / "out").mkdir()
+    save(tmp_path / "out" / "a\nb.png")
+    code, _, err = cli(src, "-o", tmp_path / "out")
+    lines = [ln for ln in err.splitlines() if ln.startswith("colorize: ")]
+    assert code == 0 and len(err.splitlines()) == len(lines) and "'" in lines[0] and "exists, kept" in lines[0]
