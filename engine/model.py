@@ -40,6 +40,7 @@ class ModelConfig:
     bottleneck_blocks: int = 3                      # dilated 3x3 convs at 1/8 resolution
     hints: bool = False                             # takes (U, V, mask) hint planes as well
     hint_design: str = "stem"                       # where hints enter: "stem" (v0.2) or "local"
+    grown_blocks: int = 0                           # residual blocks added at 1/8 (capacity grown from a model)
 
     def __post_init__(self):
         if self.hint_design not in HINT_DESIGNS:
@@ -53,7 +54,7 @@ class ModelConfig:
         """The config saved in a model.json; one from before hint designs (v0.2) is "stem"."""
         return cls(n_bins=int(d["n_bins"]), widths=tuple(int(w) for w in d["widths"]),
                    bottleneck_blocks=int(d["bottleneck_blocks"]), hints=bool(d.get("hints", False)),
-                   hint_design=str(d.get("hint_design", "stem")))
+                   hint_design=str(d.get("hint_design", "stem")), grown_blocks=int(d.get("grown_blocks", 0)))
 
 
 def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -98,6 +99,20 @@ class HintSpread(nn.Module):
         return self.out(h)
 
 
+class Grown(nn.Module):
+    """A residual block added at 1/8 to grow a trained model: conv + norm + ReLU, then a 3x3 conv
+    that starts at zero, so the grown model computes exactly what it was grown from until it trains."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.body = conv(channels, channels, dilation=dilation)
+        self.out = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        nn.init.zeros_(self.out.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.out(self.body(x))
+
+
 class UNet(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -112,6 +127,7 @@ class UNet(nn.Module):
         self.down3 = conv(c2, c3, 2)                               # 1/8
         self.middle = nn.Sequential(*[conv(c3, c3, dilation=2 ** (i % 3))
                                       for i in range(cfg.bottleneck_blocks)])
+        self.grown = nn.Sequential(*[Grown(c3, 2 ** (i % 3)) for i in range(cfg.grown_blocks)])
         self.context = nn.Linear(c3, c3)  # whole-image summary: a beach is bright, a forest green
         if cfg.hints and cfg.hint_design == "local":
             self.hint_spread = HintSpread(c3)                                  # 1/8: colour over regions
@@ -133,7 +149,7 @@ class UNet(nn.Module):
         x = norm_relu(x)
         s1 = self.down1(x)                       # (B, c1, H/2, W/2)
         s2 = self.down2(s1)                      # (B, c2, H/4, W/4)
-        x = self.middle(self.down3(s2))          # (B, c3, H/8, W/8)
+        x = self.grown(self.middle(self.down3(s2)))  # (B, c3, H/8, W/8)
         g = self.context(x.mean(dim=(2, 3)))     # (B, c3)
         x = x + g[:, :, None, None]
         if local_hints:  # after g: the whole-image summary never sees a hint

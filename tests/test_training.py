@@ -252,3 +252,59 @@ def test_a_local_hint_model_trains_from_an_automatic_one_on_the_truth_and_recolo
     net = Colorizer(tmp_path / "local-w", backend="onnx").net
     y8 = np.random.default_rng(2).random((1, 1, 32, 32), np.float32)
     assert net.takes_hints and np.array_equal(net(y8), net(y8, np.zeros((1, 3, 32, 32), np.float32)))
+
+
+def test_freezing_the_automatic_part_trains_the_hint_branch_only(photo_dir, bins_json, tmp_path):
+    """--freeze-automatic (issue 20): every automatic tensor, the norms' running statistics
+    included, ends exactly as --init's, so with no hints the exported model is its automatic model
+    bit for bit; the hint branch does train. Without it the automatic part moves too."""
+    from training import train as train_cli
+
+    Trainer(config(photo_dir, bins_json, tmp_path / "auto")).run()
+    export(tmp_path / "auto", tmp_path / "auto-w", temperature=0.5, working_size=64)
+    common = ["--data", str(photo_dir), "--bins", str(bins_json), "--init", str(tmp_path / "auto-w"), "--hints",
+              "--hint-design", "local", "--recolour", "0.5", "--steps", "4", "--batch", "4", "--size", "32",
+              "--widths", "8", "16", "16", "--bottleneck-blocks", "1", "--warmup", "1", "--lr", "0.05",
+              "--precision", "fp32"]
+    start = Trainer(config(photo_dir, bins_json, tmp_path / "start", hints=True, hint_design="local",
+                           init=str(tmp_path / "auto-w"))).model.state_dict()
+    ends = {}
+    for name, extra in (("frozen", ["--freeze-automatic"]), ("free", [])):
+        train_cli.main(common + ["--out", str(tmp_path / name)] + extra)
+        ends[name] = torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)["model"]
+    moved = {name: {k for k in start if not torch.equal(start[k], end[k])} for name, end in ends.items()}
+    assert moved["frozen"] and all(k.startswith("hint_") for k in moved["frozen"])
+    assert any(not k.startswith("hint_") for k in moved["free"])
+    export(tmp_path / "frozen", tmp_path / "frozen-w", temperature=0.5, working_size=64)
+    y = np.random.default_rng(3).random((1, 1, 32, 32), np.float32)
+    assert np.array_equal(Colorizer(tmp_path / "frozen-w", backend="onnx").net(y),
+                          Colorizer(tmp_path / "auto-w", backend="onnx").net(y))
+
+
+def test_a_grown_model_starts_exactly_as_the_shipped_one_and_its_new_blocks_train(photo_dir, bins_json, tmp_path):
+    """Capacity grown at 1/8 (issue 21): residual blocks whose last convolution starts at zero, so
+    the grown model computes the shipped model's output before training (in training mode too),
+    within the 4 M parameter budget; a step moves the new blocks, and the result exports."""
+    from engine import load_bundle
+    from engine.model import load_model, n_params
+
+    bundle = load_bundle()  # the shipped weights
+    v02 = load_model(bundle, hints=False).to(memory_format=torch.channels_last)  # as the trainer's
+    cfg = TrainConfig.from_dict(bundle.meta["training"]["config"], bins=str(tmp_path / "bins.json"),
+                                out=str(tmp_path / "grown"), init=str(bundle.root), hints=False, teacher=None,
+                                distill_sizes=(), grown_blocks=4, data=[str(photo_dir)], steps=1, batch=2,
+                                size=32, precision="fp32")
+    (tmp_path / "bins.json").write_text(bundle.bins.to_json())
+    grown = Trainer(cfg)
+    assert n_params(v02) < n_params(grown.model) <= 4_000_000 and len(grown.model.grown) == 4
+    y = torch.rand(2, 1, 48, 64)
+    with torch.no_grad():
+        assert torch.equal(grown.model.eval()(y), v02(y))
+        assert torch.equal(grown.model.train()(y), v02.train()(y))
+    before = {k: v.clone() for k, v in grown.model.state_dict().items()}
+    grown.run()
+    after = grown.model.state_dict()
+    assert not torch.equal(before["grown.0.out.weight"], after["grown.0.out.weight"])
+    out = export(tmp_path / "grown", tmp_path / "grown-w", temperature=0.5, working_size=64)
+    logits = Colorizer(out.root, backend="onnx").net(np.zeros((1, 1, 32, 32), np.float32))
+    assert out.model["grown_blocks"] == 4 and logits.shape == (1, bundle.bins.n, 16, 16)

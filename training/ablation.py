@@ -60,6 +60,8 @@ ARMS = [
     ("mix-0.3-zoom-labels-0.3", {"class_weight": 0.3}, "today's mix + class-label loss 0.3"),
     ("mix-0.1-whole-labels-0.3", {"large_fraction": 0.1, "zoom": False, "class_weight": 0.3},
      "the balanced mix (10% large, small photos whole) + class-label loss 0.3"),
+    ("grow-4", {"grown_blocks": 4},
+     "today's mix, capacity grown: 4 residual blocks at 1/8 starting at zero (2.0 M parameters)"),
 ]
 FIELDS = ["arm", "change", "steps", "train_minutes", "temperature", "working_size",
           "select_auc_rebalanced", "select_colourfulness_ratio", "select_psnr", "select_cast", "select_grey_psnr",

@@ -84,16 +84,15 @@ def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: 
             for n, s in scores.items()}
 
 
-def figure(weights: Path, photo: Path, points: list[tuple], out: Path) -> None:
-    """grey | automatic | with hints (marked) | the difference hints made | truth (colour photos
-    only): where a hint's colour spreads. points: (x, y) in image pixels, taking the truth's 3x3
-    mean colour there, or (x, y, colour)."""
+def figure(weights: list[Path], photo: Path, points: list[tuple], out: Path) -> None:
+    """grey | automatic | then for each weights folder: with hints (marked), the difference the
+    hints made | truth (colour photos only): where a hint's colour spreads, model beside model.
+    points: (x, y) in image pixels, taking the truth's 3x3 mean colour there, or (x, y, colour)."""
     from PIL import Image, ImageDraw
 
     from engine.color import is_colour, parse_colour
     from training.evaluate import contact_sheet
 
-    colorizer = Colorizer(weights, backend="onnx")
     truth = np.asarray(Image.open(photo).convert("RGB"))
     coloured = is_colour(truth)
     if not coloured and any(len(p) < 3 for p in points):
@@ -102,18 +101,28 @@ def figure(weights: Path, photo: Path, points: list[tuple], out: Path) -> None:
               tuple(int(c) for c in truth[p[1] - 1:p[1] + 2, p[0] - 1:p[0] + 2].reshape(-1, 3).mean(0)))
              for p in points]
     canvas = Canvas.of(np.repeat(rgb_to_yuv(truth / 255.0)[..., :1].astype(np.float32), 3, axis=2))  # [0, 1]
-    auto = np.asarray(colorizer.predict(canvas).render(), np.float32)
-    hinted = np.asarray(colorizer.predict(canvas, hints=hints).render(), np.float32)
-    diff = np.abs(hinted - auto).sum(-1, keepdims=True)
-    diff = np.repeat(diff / max(diff.max(), 1e-6), 3, axis=2)
-    marked = Image.fromarray((hinted.clip(0, 1) * 255).astype(np.uint8))
-    draw = ImageDraw.Draw(marked)
-    r = max(5, round(max(truth.shape) / 60))
-    for x, y, c in hints:
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=c, outline="white", width=2)
     grey = np.repeat(canvas.luminance[..., None], 3, axis=2)
-    columns = [grey, auto, np.asarray(marked, np.float32) / 255, diff] + [truth / 255.0] * coloured
-    labels = ["grey", "automatic", f"{len(hints)} hint(s)", "change (brighter = more)"] + ["truth"] * coloured
+    columns, labels = [grey], ["grey"]
+    r = max(5, round(max(truth.shape) / 60))
+    for i, w in enumerate(weights):
+        colorizer = Colorizer(w, backend="onnx")
+        name = colorizer.bundle.meta.get("version") or Path(w).name
+        auto = np.asarray(colorizer.predict(canvas).render(), np.float32)
+        hinted = np.asarray(colorizer.predict(canvas, hints=hints).render(), np.float32)
+        diff = np.abs(hinted - auto).sum(-1, keepdims=True)
+        diff = np.repeat(diff / max(diff.max(), 1e-6), 3, axis=2)
+        marked = Image.fromarray((hinted.clip(0, 1) * 255).astype(np.uint8))
+        draw = ImageDraw.Draw(marked)
+        for x, y, c in hints:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=c, outline="white", width=2)
+        if i == 0 or not np.array_equal(auto, columns[1]):  # one automatic column where they agree
+            columns.append(auto)
+            labels.append("automatic" if len(weights) == 1 else f"{name}: automatic")
+        columns += [np.asarray(marked, np.float32) / 255, diff]
+        labels += [f"{name}: {len(hints)} hint(s)" if len(weights) > 1 else f"{len(hints)} hint(s)",
+                   "change (brighter = more)"]
+    columns += [truth / 255.0] * coloured
+    labels += ["truth"] * coloured
     contact_sheet([columns], labels, out, height=200 if coloured else 320)
 
 
@@ -187,6 +196,8 @@ def main(argv=None) -> None:
                    help="where the hints enter the model (engine/model.py; default: --init's, else stem)")
     p.add_argument("--recolour", type=float, default=None,
                    help="share of the hinted crops with a recoloured region (default: --init's, else 0)")
+    p.add_argument("--freeze-automatic", action="store_true",
+                   help="train only the hint inputs: with no hints the model is exactly --init's (local design)")
     p.add_argument("--eval", nargs="*", default=None, metavar="WEIGHTS",
                    help="only evaluate these weights folders on the validation photos (--half)")
     p.add_argument("--val", nargs="+", default=VAL)
@@ -202,13 +213,17 @@ def main(argv=None) -> None:
                    help="with --locality: also with the hint cut out of / let only into the global context (torch)")
     p.add_argument("--json", default=None, help="with --locality: write the summaries and per-photo figures here")
     p.add_argument("--figure", nargs="+", metavar="ARG",
-                   help="only draw the figure: WEIGHTS PHOTO OUT.png X,Y[,COLOUR] ... (without a colour: the truth's)")
+                   help="only draw the figure: WEIGHTS... PHOTO OUT.png X,Y[,COLOUR] ... (without a colour: "
+                        "the truth's; several weights folders side by side)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.figure:
-        w, photo, out, *xy = a.figure
+        n = next((i for i, arg in enumerate(a.figure) if not Path(arg).is_dir()), len(a.figure))
+        weights, (photo, out, *xy) = a.figure[:n], a.figure[n:] + [""] * max(0, 2 - len(a.figure) + n)
+        if not weights or not xy:
+            p.error("--figure WEIGHTS... PHOTO OUT.png X,Y[,COLOUR]...")
         points = [(int(x), int(y), *c) for x, y, *c in (p.split(",", 2) for p in xy)]
-        figure(Path(w), Path(photo), points, Path(out))
+        figure([Path(w) for w in weights], Path(photo), points, Path(out))
         return
     if a.locality:
         locality_report(a.locality, list_images(a.val, limit=a.limit, half=a.half), a.probe, a.json)
@@ -235,10 +250,10 @@ def main(argv=None) -> None:
     steps = a.steps or int(100 * a.minutes * 60 / cfg.batch)
     design = a.hint_design or cfg.hint_design
     # the local design is exactly the automatic model without hints: it needs no teacher
-    teacher = a.teacher or (None if design == "local" else a.init)
+    teacher = a.teacher or (None if design == "local" or a.freeze_automatic else a.init)
     cfg = replace(cfg, data=a.data, out=a.out, init=a.init, hints=True, hint_design=design,
                   recolour=cfg.recolour if a.recolour is None else a.recolour,
-                  teacher=teacher, distill_sizes=(128, 160) if teacher else (),
+                  teacher=teacher, distill_sizes=(128, 160) if teacher else (), freeze_automatic=a.freeze_automatic,
                   steps=steps, lr=a.lr, warmup=100, precision="auto")
     Trainer(cfg).run(a.minutes * 1.2)
 

@@ -58,6 +58,7 @@ class TrainConfig:
     lam: float | None = None         # rebalancing λ of the loss's weights (None: the bins' own, 0.5)
     widths: tuple = (32, 64, 128)
     bottleneck_blocks: int = 3
+    grown_blocks: int = 0            # residual blocks added at 1/8 to an --init model (engine/model.py Grown)
     limit: int | None = None         # use at most this many photos (tests, quick trials)
     checkpoint_minutes: float = 5.0
     precision: str = "auto"          # "auto", "bf16" or "fp32"
@@ -65,6 +66,7 @@ class TrainConfig:
     hints: bool = False              # a model with colour-hint inputs, trained with sampled hints
     hint_design: str = "stem"        # where the hints enter the model (engine/model.py): "stem" or "local"
     recolour: float = 0.0            # share of the hinted crops with a region recoloured (training/data.py)
+    freeze_automatic: bool = False   # train the hint inputs only: the automatic part (norms too) stays as --init's
     teacher: str | None = None       # hint models: crops without hints learn this automatic model's output
     distill_sizes: tuple = ()        # with a teacher: also match it on a few hint-free photos at these
     distill_batch: int = 4           # sides (the working sizes), one size per step in turn
@@ -170,6 +172,11 @@ class Trainer:
         self.model = UNet(model_config(cfg, n_out)).to(self.device)
         if cfg.init and not resume:
             self.model.load_state_dict(initial_state(cfg, self.model))
+        if cfg.freeze_automatic:  # with no hints the model then stays exactly --init's automatic model
+            if not cfg.hints:
+                raise SystemExit("freeze_automatic needs a model with hint inputs (--hints)")
+            for name, p in self.model.named_parameters():
+                p.requires_grad_(name.startswith("hint_"))
         self.precision = pick_precision(cfg.precision, self.device)
         self.model = self.model.to(memory_format=torch.channels_last)    # faster oneDNN convolutions
         # Classifying the photo from the bottleneck's global average (Iizuka et al. 2016) teaches the
@@ -177,7 +184,8 @@ class Trainer:
         self.class_head = torch.nn.Linear(cfg.widths[2], cfg.classes).to(self.device) if cfg.class_weight else None
         if self.class_head is not None:
             self.model.middle.register_forward_hook(lambda _m, _i, out: setattr(self, "bottleneck", out))
-        params = list(self.model.parameters()) + (list(self.class_head.parameters()) if self.class_head else [])
+        params = [p for p in self.model.parameters() if p.requires_grad] + \
+            (list(self.class_head.parameters()) if self.class_head else [])
         self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.targets = SoftTargets(self.bins, cfg.soft_neighbours, cfg.soft_sigma * self.bins.bin_size, self.device)
         weights = self.bins.weights if cfg.lam is None else rebalance_weights(self.bins.prior, cfg.lam)
@@ -188,6 +196,11 @@ class Trainer:
         if resume and (self.out / "checkpoint.pt").exists():
             self.load()
         (self.out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+
+    def train_mode(self) -> None:
+        """Training mode, except for a frozen automatic part, whose norms keep their statistics
+        (the hint branch has no norms, so eval mode is training mode for it)."""
+        self.model.train(not self.cfg.freeze_automatic)
 
     def autocast(self):
         """bf16 autocast for the forward passes when this run uses it (weights and loss stay fp32)."""
@@ -248,7 +261,7 @@ class Trainer:
             with self.autocast():
                 out = self.model(y).float()
         finally:
-            self.model.train()
+            self.train_mode()
         return self.teacher_ce(y, out)
 
     def train_step(self, rgb: torch.Tensor, whole: torch.Tensor | None = None,
@@ -307,7 +320,7 @@ class Trainer:
             writer.writerow(["step", "loss", "lr", "images_per_s", "wall_s"])
         start, last_ckpt, running, seen = time.perf_counter(), time.perf_counter(), [], 0
         wall0 = self.wall
-        self.model.train()
+        self.train_mode()
         bar = tqdm(total=cfg.steps, initial=self.step, unit="step", dynamic_ncols=True)
         while self.step < cfg.steps:
             rgb, labels = make_labelled_batch(photos, cfg.batch, cfg.size, cfg.seed, self.step,
@@ -345,20 +358,25 @@ class Trainer:
 
 def model_config(cfg: TrainConfig, n_out: int) -> ModelConfig:
     """The network a training config trains, predicting n_out values per pixel."""
-    return ModelConfig(n_out, tuple(cfg.widths), cfg.bottleneck_blocks, cfg.hints, cfg.hint_design)
+    return ModelConfig(n_out, tuple(cfg.widths), cfg.bottleneck_blocks, cfg.hints, cfg.hint_design,
+                       cfg.grown_blocks)
 
 
 def initial_state(cfg: TrainConfig, model: UNet) -> dict:
     """The state dict that starts `model` from the weights folder cfg.init: its automatic part
-    always; its hint inputs only into a model of the same hint design. Other hint inputs keep
-    model's own (zero where they join the network), so a hint model starts as the automatic one,
-    and a hint model's automatic part may start an automatic one."""
+    always; its hint inputs only into a model of the same hint design. Other hint inputs and grown
+    blocks keep model's own (zero where they join the network), so a hint model starts as the
+    automatic one, a grown model as the one it grew from, and a hint model's automatic part may
+    start an automatic one."""
     bundle = load_bundle(cfg.init)
     saved = ModelConfig.from_dict(bundle.model)
     carry = cfg.hints and saved.hints and saved.hint_design == cfg.hint_design
     state = model.state_dict()
     start = load_model(bundle, hints=carry).state_dict()
-    if missing := [k for k in state if k not in start and not k.startswith("hint_")]:
+    if extra := [k for k in start if k not in state]:
+        raise ValueError(f"{cfg.init} has more than this model: {extra[:3]}")
+    new = ("hint_", "grown.")
+    if missing := [k for k in state if k not in start and not k.startswith(new)]:
         raise ValueError(f"{cfg.init} does not fit this model: it has no {missing[:3]}")
     return {**state, **start}
 
@@ -413,7 +431,7 @@ def main(argv=None) -> None:
     p.add_argument("--precision", default=defaults.precision, choices=["auto", "bf16", "fp32"],
                    help="bf16 autocast or fp32 (auto: bf16 where the CPU or GPU supports it)")
     for name in ("loss", "steps", "batch", "size", "lr", "seed", "limit", "checkpoint_minutes",
-                 "large_fraction", "bottleneck_blocks", "soft_sigma", "warmup", "class_weight"):
+                 "large_fraction", "bottleneck_blocks", "grown_blocks", "soft_sigma", "warmup", "class_weight"):
         default = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), default=default,
                        type=(lambda s: int(s)) if name == "limit" else type(default) if default is not None else int,
@@ -425,6 +443,8 @@ def main(argv=None) -> None:
                    help="where the hints enter (engine/model.py); local: never into the global context")
     p.add_argument("--recolour", type=float, default=defaults.recolour,
                    help="share of the hinted crops that get a region recoloured, with hints from it (issue 20)")
+    p.add_argument("--freeze-automatic", action="store_true",
+                   help="train only the hint inputs (with --hints): no hints give exactly --init's colours")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = p.parse_args(argv)
     if a.threads:
