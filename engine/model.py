@@ -17,8 +17,11 @@ With `hints`, the net also takes the user's colour hints at the input resolution
   every operation maps 0 to 0: with no hints the model gives EXACTLY its automatic output, so one
   model serves both uses. At 1/8 a few dilated convolutions spread the hint colours, gated by
   the luminance features so that colour follows regions (HintSpread); at 1/2 a convolution of the
-  planes adds sharp colour at the point to the decoder's last features. Both join the network
-  through zero-initialised convolutions: a model built from an automatic one starts as that model.
+  planes adds sharp colour at the point to the decoder's last features, and another adds to the
+  logits directly (a bin's logit linear in the hint's U, V and mask can peak at any bin; through
+  the head's 32 features it could only approximately, measured: the hint's own colour then came
+  out 6-7 ab units off). All join the network through zero-initialised convolutions: a model
+  built from an automatic one starts as that model.
 """
 from __future__ import annotations
 
@@ -132,7 +135,9 @@ class UNet(nn.Module):
         if cfg.hints and cfg.hint_design == "local":
             self.hint_spread = HintSpread(c3)                                  # 1/8: colour over regions
             self.hint_fine = nn.Conv2d(3, c1, 3, padding=1, bias=False)       # 1/2: colour at the point
+            self.hint_head = nn.Conv2d(3, cfg.n_bins, 3, padding=1, bias=False)  # 1/2: ... and its logits
             nn.init.zeros_(self.hint_fine.weight)
+            nn.init.zeros_(self.hint_head.weight)
         self.up2 = nn.Sequential(conv(c3 + c2, c2), conv(c2, c2))  # 1/4
         self.up1 = nn.Sequential(conv(c2 + c1, c1), conv(c1, c1))  # 1/2
         self.head = nn.Conv2d(c1, cfg.n_bins, 1)
@@ -164,7 +169,10 @@ class UNet(nn.Module):
 
     def forward(self, y: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Logits over the bins, (B, n_bins, H/2, W/2)."""
-        return self.head(self.features(y, hints))
+        logits = self.head(self.features(y, hints))
+        if self.cfg.hints and self.cfg.hint_design == "local" and hints is not None:
+            logits = logits + self.hint_head(pool_hints(hints, 2))
+        return logits
 
 
 def n_params(model: nn.Module) -> int:

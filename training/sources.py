@@ -1,4 +1,4 @@
-"""More training photos from public snapshots: `python -m training.sources tiny-imagenet MIRROR --out DIR`.
+"""Photos from public snapshots: `python -m training.sources tiny-imagenet|kodak MIRROR --out DIR`.
 
 The data stays out of the repository: this command rebuilds it on any machine from a fetched
 snapshot of a public repository (`fetch github:seshuad/IMagenet` gives MIRROR, a bare git
@@ -9,6 +9,10 @@ directory). From the full Tiny-ImageNet-200 it writes, like ../shared/data/train
   (about 100 per class), plus the unlabelled test photos (flat names, so they carry no class);
 - `tiny-imagenet-val.zip`: the 10,000 labelled validation photos, a held-out check (colour
   cross-entropy, class accuracy), never trained on.
+
+`kodak` (a snapshot of MohamedBakrAli/Kodak-Lossless-True-Color-Image-Suite: the 24 Kodak
+PhotoCD photos, 768x512, released by Eastman Kodak for unrestricted use) writes `kodak/01.png`...:
+photos never used here, for measuring on something outside ../shared, never for training.
 
 Every photo's bytes and its 8x8 average hash are checked against ../shared/data/val (the
 validation photos of the quality figures): any match is left out and counted.
@@ -33,6 +37,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRAIN_ZIPS = [SHARED / "train" / "tiny-imagenet-40k.zip", SHARED / "train" / "tiny-imagenet-extra-40k.zip"]
 VAL_FOLDERS = [SHARED / "val" / "photos", SHARED / "val" / "bsds500-val"]
 ROOT = "tiny-imagenet-200/"
+KODAK_ROOT = "PhotoCD_PCD0992/"
 
 
 def average_hash(data: bytes) -> bytes:
@@ -51,16 +56,16 @@ def validation_fingerprints() -> tuple[set[bytes], set[bytes]]:
     return digests, hashes
 
 
-def snapshot_files(mirror: Path):
-    """(path, bytes) of every file under tiny-imagenet-200/ in the snapshot's HEAD, streamed."""
-    proc = subprocess.Popen(["git", "-C", str(mirror), "archive", "--format=tar", "HEAD", ROOT.rstrip("/")],
+def snapshot_files(mirror: Path, root: str = ROOT):
+    """(path below root, bytes) of every file under `root` in the snapshot's HEAD, streamed."""
+    proc = subprocess.Popen(["git", "-C", str(mirror), "archive", "--format=tar", "HEAD", root.rstrip("/")],
                             stdout=subprocess.PIPE)
     with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
         for member in tar:
             if member.isfile():
-                yield member.name[len(ROOT):], tar.extractfile(member).read()
+                yield member.name[len(root):], tar.extractfile(member).read()
     if proc.wait() != 0:
-        raise SystemExit(f"git archive failed in {mirror}: is it a snapshot of seshuad/IMagenet?")
+        raise SystemExit(f"git archive failed in {mirror}: is it a snapshot of the source named?")
 
 
 def build_tiny_imagenet(mirror: Path, out: Path) -> dict:
@@ -95,6 +100,22 @@ def build_tiny_imagenet(mirror: Path, out: Path) -> dict:
     return counts
 
 
+def build_kodak(mirror: Path, out: Path) -> dict:
+    """Write the Kodak photos to out/kodak/NN.png; returns the counts."""
+    digests, hashes = validation_fingerprints()
+    counts = {"photos": 0, "like_validation": 0}
+    (out / "kodak").mkdir(parents=True, exist_ok=True)
+    for name, data in snapshot_files(mirror, KODAK_ROOT):
+        if not name.endswith(".png"):
+            continue
+        if hashlib.sha256(data).digest() in digests or average_hash(data) in hashes:
+            counts["like_validation"] += 1
+        else:
+            (out / "kodak" / name).write_bytes(data)
+            counts["photos"] += 1
+    return counts
+
+
 def commit_of(mirror: Path) -> str:
     return subprocess.run(["git", "-C", str(mirror), "rev-parse", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -102,12 +123,13 @@ def commit_of(mirror: Path) -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("source", choices=["tiny-imagenet"])
-    p.add_argument("mirror", type=Path, help="the fetched snapshot's git directory (seshuad/IMagenet)")
-    p.add_argument("--out", type=Path, default=Path("runs/data"), help="where the zips go")
+    p.add_argument("source", choices=["tiny-imagenet", "kodak"])
+    p.add_argument("mirror", type=Path, help="the fetched snapshot's git directory (seshuad/IMagenet, "
+                                             "MohamedBakrAli/Kodak-Lossless-True-Color-Image-Suite)")
+    p.add_argument("--out", type=Path, default=Path("runs/data"), help="where the photos go")
     a = p.parse_args(argv)
-    counts = build_tiny_imagenet(a.mirror, a.out)
-    print(f"seshuad/IMagenet at {commit_of(a.mirror)}: {counts}")
+    counts = (build_tiny_imagenet if a.source == "tiny-imagenet" else build_kodak)(a.mirror, a.out)
+    print(f"{a.source} snapshot at {commit_of(a.mirror)}: {counts}")
 
 
 if __name__ == "__main__":
