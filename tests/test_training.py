@@ -308,3 +308,20 @@ def test_a_grown_model_starts_exactly_as_the_shipped_one_and_its_new_blocks_trai
     out = export(tmp_path / "grown", tmp_path / "grown-w", temperature=0.5, working_size=64)
     logits = Colorizer(out.root, backend="onnx").net(np.zeros((1, 1, 32, 32), np.float32))
     assert out.model["grown_blocks"] == 4 and logits.shape == (1, bundle.bins.n, 16, 16)
+
+
+def test_the_hint_point_weight_counts_the_hinted_pixels_more_and_nothing_else(photo_dir, bins_json, tmp_path,
+                                                                              monkeypatch):
+    """hint_point_weight (issue 20) scales the loss at the hinted cells only: crops without hints
+    lose the same, crops with hints more (their hinted cells count 1 + w times)."""
+    import training.data
+
+    rgb = torch.from_numpy(make_batch(load_photos([str(photo_dir)]), 4, 32, 0, 0, 0.3))
+    plain, weighted = (Trainer(config(photo_dir, bins_json, tmp_path / f"w{w}", hints=True, hint_design="local",
+                                      precision="fp32", hint_point_weight=w, seed=1)) for w in (0.0, 10.0))
+    weighted.model.load_state_dict(plain.model.state_dict())
+    with torch.no_grad():
+        monkeypatch.setattr(training.data, "P_NONE", 1.0)
+        assert torch.equal(weighted.loss(rgb), plain.loss(rgb))
+        monkeypatch.setattr(training.data, "P_NONE", 0.0)
+        assert weighted.loss(rgb) > plain.loss(rgb)

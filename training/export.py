@@ -25,7 +25,7 @@ def git_commit() -> str | None:
 
 
 def export(run: Path, out: Path, temperature: float, working_size: int, metrics: Path | None = None,
-           data_note: str | None = None):
+           data_note: str | None = None, version: str | None = None):
     """Checkpoint in `run` -> weights bundle in `out`."""
     model, state = checkpoint_model(run)
     cfg = state["config"]
@@ -38,7 +38,7 @@ def export(run: Path, out: Path, temperature: float, working_size: int, metrics:
                 "images_per_s": round(state["step"] * cfg["batch"] / max(state["wall"], 1e-9), 1),
                 "final_loss": float(rows[-1]["loss"]) if rows else None, "commit": git_commit(),
                 "config": cfg}
-    extra = {"training": training}
+    extra = {"training": training} | ({"version": version} if version else {})
     if metrics:
         extra["metrics"] = json.loads(Path(metrics).read_text())
     return save_bundle(model, bins, out, temperature=temperature, working_size=working_size, extra=extra)
@@ -53,9 +53,10 @@ def main(argv=None) -> None:
     p.add_argument("--working-size", type=int, required=True, help="the model's default working size (long side, px)")
     p.add_argument("--metrics", default=None, help="JSON from training.evaluate to record")
     p.add_argument("--data-note", default=None, help="describe the training data (default: the paths)")
+    p.add_argument("--version", default=None, help="the model's version, shown by colorize --version (e.g. v0.3)")
     a = p.parse_args(argv)
     bundle = export(Path(a.run), Path(a.out), a.temperature, a.working_size,
-                    Path(a.metrics) if a.metrics else None, a.data_note)
+                    Path(a.metrics) if a.metrics else None, a.data_note, a.version)
     print(f"exported step {bundle.meta['training']['steps']} to {bundle.root}")
 
 

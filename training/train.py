@@ -67,6 +67,7 @@ class TrainConfig:
     hint_design: str = "stem"        # where the hints enter the model (engine/model.py): "stem" or "local"
     recolour: float = 0.0            # share of the hinted crops with a region recoloured (training/data.py)
     freeze_automatic: bool = False   # train the hint inputs only: the automatic part (norms too) stays as --init's
+    hint_point_weight: float = 0.0   # extra loss weight where a hint is: its colour must come out there
     teacher: str | None = None       # hint models: crops without hints learn this automatic model's output
     distill_sizes: tuple = ()        # with a teacher: also match it on a few hint-free photos at these
     distill_batch: int = 4           # sides (the working sizes), one size per step in turn
@@ -230,7 +231,13 @@ class Trainer:
             return F.mse_loss(out, uv)
         idx, w = self.targets(uv)                                         # (B, k, h, w)
         if self.teacher is None:
-            return SoftTargetCE.apply(out, idx, w, self.weights[idx[:, 0]])  # rebalanced by the nearest bin
+            pixel_weight = self.weights[idx[:, 0]]                         # rebalanced by the nearest bin
+            if hints is not None and self.cfg.hint_point_weight:
+                # the hinted cells are ~3% of a crop: weighted alike, a hint's own colour came out
+                # 6 ab units off (the distribution there too flat); this makes it count
+                at_hint = F.max_pool2d(hints[:, 2:3], 2)[:, 0] > 0          # (B, h, w)
+                pixel_weight = pixel_weight * (1 + self.cfg.hint_point_weight * at_hint)
+            return SoftTargetCE.apply(out, idx, w, pixel_weight)
         # Without hints the model should stay the automatic one it started from: those crops learn
         # the teacher's distribution (cross-entropy to its softmax, i.e. KL up to a constant), the
         # others the truth as usual; each part weighted by its share of the batch.
@@ -431,7 +438,8 @@ def main(argv=None) -> None:
     p.add_argument("--precision", default=defaults.precision, choices=["auto", "bf16", "fp32"],
                    help="bf16 autocast or fp32 (auto: bf16 where the CPU or GPU supports it)")
     for name in ("loss", "steps", "batch", "size", "lr", "seed", "limit", "checkpoint_minutes",
-                 "large_fraction", "bottleneck_blocks", "grown_blocks", "soft_sigma", "warmup", "class_weight"):
+                 "large_fraction", "bottleneck_blocks", "grown_blocks", "soft_sigma", "warmup", "class_weight",
+                 "hint_point_weight"):
         default = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), default=default,
                        type=(lambda s: int(s)) if name == "limit" else type(default) if default is not None else int,
