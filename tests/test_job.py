@@ -146,7 +146,7 @@ def test_version_names_the_model(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     out = capsys.readouterr().out
-    assert out.startswith("colorize ") and "model v0.2" in out
+    assert out.startswith("colorize ") and "model v0.3" in out
 
 
 def test_float_arrays_outside_0_1_are_refused(colorizer):

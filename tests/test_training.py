@@ -291,9 +291,8 @@ def test_a_grown_model_starts_exactly_as_the_shipped_one_and_its_new_blocks_trai
     bundle = load_bundle()  # the shipped weights
     v02 = load_model(bundle, hints=False).to(memory_format=torch.channels_last)  # as the trainer's
     cfg = TrainConfig.from_dict(bundle.meta["training"]["config"], bins=str(tmp_path / "bins.json"),
-                                out=str(tmp_path / "grown"), init=str(bundle.root), hints=False, teacher=None,
-                                distill_sizes=(), grown_blocks=4, data=[str(photo_dir)], steps=1, batch=2,
-                                size=32, precision="fp32")
+                                out=str(tmp_path / "grown"), init=str(bundle.root), grown_blocks=4,
+                                data=[str(photo_dir)], steps=1, batch=2, size=32, precision="fp32").automatic()
     (tmp_path / "bins.json").write_text(bundle.bins.to_json())
     grown = Trainer(cfg)
     assert n_params(v02) < n_params(grown.model) <= 4_000_000 and len(grown.model.grown) == 4

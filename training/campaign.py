@@ -62,8 +62,8 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
     else:  # a run folder: export its checkpoint first
         saved = json.loads((init / "config.json").read_text())
         weights = export(init, out / "init-weights", temperature=0.5, working_size=128).root
-    cfg = TrainConfig.from_dict(saved, bins=bins, data=data, hints=False, teacher=None, out=str(out / "run"),
-                                init=str(weights), precision="auto", warmup=200)
+    cfg = TrainConfig.from_dict(saved, bins=bins, data=data, out=str(out / "run"), init=str(weights),
+                                precision="auto", warmup=200).automatic()
     return cfg, weights
 
 

@@ -79,6 +79,12 @@ class TrainConfig:
         cfg = cls(**{k: v for k, v in {**d, **changes}.items() if k in cls.__dataclass_fields__})
         return replace(cfg, widths=tuple(cfg.widths), distill_sizes=tuple(cfg.distill_sizes))
 
+    def automatic(self) -> "TrainConfig":
+        """This config for the automatic model alone: without the hint inputs and the settings that
+        only train them (a hint model's saved config, continued by an automatic campaign)."""
+        return replace(self, hints=False, teacher=None, distill_sizes=(), recolour=0.0, freeze_automatic=False,
+                       hint_point_weight=0.0)
+
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
     """Linear warm-up, then cosine decay to 3% of the peak."""
