@@ -62,6 +62,8 @@ ARMS = [
      "the balanced mix (10% large, small photos whole) + class-label loss 0.3"),
     ("mix-0.1-whole-labels-0.1", {"large_fraction": 0.1, "zoom": False, "class_weight": 0.1},
      "the balanced mix + class-label loss 0.1: the labels' colours with less of their cast?"),
+    ("mix-0.1-whole-labels-0.3-lam-0.7", {"large_fraction": 0.1, "zoom": False, "class_weight": 0.3, "lam": 0.7},
+     "the balanced mix + labels 0.3, less rebalancing (λ 0.7): the labels' colours with less cast?"),
     ("grow-4", {"grown_blocks": 4},
      "today's mix, capacity grown: 4 residual blocks at 1/8 starting at zero (2.0 M parameters)"),
 ]
