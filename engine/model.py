@@ -142,14 +142,17 @@ class UNet(nn.Module):
         self.up1 = nn.Sequential(conv(c2 + c1, c1), conv(c1, c1))  # 1/2
         self.head = nn.Conv2d(c1, cfg.n_bins, 1)
 
+    def hints_enter(self, design: str, hints: torch.Tensor | None) -> bool:
+        """True when hints are given and this model takes them through `design`."""
+        return self.cfg.hints and self.cfg.hint_design == design and hints is not None
+
     def features(self, y: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """Decoder features at 1/2 resolution; y is (B, 1, H, W) luminance in [0, 1], hints
-        (B, 3, H, W) the hint U, V and mask (models with hints; None = no hint anywhere)."""
-        stem_hints = self.cfg.hints and self.cfg.hint_design == "stem" and hints is not None
-        local_hints = self.cfg.hints and self.cfg.hint_design == "local" and hints is not None
+        """Decoder features at 1/2 resolution before the local design's point hints; y is
+        (B, 1, H, W) luminance in [0, 1], hints (B, 3, H, W) the hint U, V and mask (models with
+        hints; None = no hint anywhere)."""
         conv_y, norm_relu = self.stem[0], self.stem[1:]
         x = conv_y(y - 0.5)                      # (B, 16, H, W)
-        if stem_hints:
+        if self.hints_enter("stem", hints):
             x = x + self.hint_in(hints)
         x = norm_relu(x)
         s1 = self.down1(x)                       # (B, c1, H/2, W/2)
@@ -157,22 +160,20 @@ class UNet(nn.Module):
         x = self.grown(self.middle(self.down3(s2)))  # (B, c3, H/8, W/8)
         g = self.context(x.mean(dim=(2, 3)))     # (B, c3)
         x = x + g[:, :, None, None]
-        if local_hints:  # after g: the whole-image summary never sees a hint
+        if self.hints_enter("local", hints):  # after g: the whole-image summary never sees a hint
             x = x + self.hint_spread(pool_hints(hints, 8), x)  # (B, c3, H/8, W/8)
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         x = self.up2(torch.cat([x, s2], 1))      # (B, c2, H/4, W/4)
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        x = self.up1(torch.cat([x, s1], 1))      # (B, c1, H/2, W/2)
-        if local_hints:
-            x = x + self.hint_fine(pool_hints(hints, 2))
-        return x
+        return self.up1(torch.cat([x, s1], 1))   # (B, c1, H/2, W/2)
 
     def forward(self, y: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Logits over the bins, (B, n_bins, H/2, W/2)."""
-        logits = self.head(self.features(y, hints))
-        if self.cfg.hints and self.cfg.hint_design == "local" and hints is not None:
-            logits = logits + self.hint_head(pool_hints(hints, 2))
-        return logits
+        x = self.features(y, hints)
+        if not self.hints_enter("local", hints):
+            return self.head(x)
+        h = pool_hints(hints, 2)                 # (B, 3, H/2, W/2): colour at the point, into both
+        return self.head(x + self.hint_fine(h)) + self.hint_head(h)
 
 
 def n_params(model: nn.Module) -> int:

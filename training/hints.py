@@ -228,9 +228,10 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     if a.figure:
         n = next((i for i, arg in enumerate(a.figure) if not Path(arg).is_dir()), len(a.figure))
-        weights, (photo, out, *xy) = a.figure[:n], a.figure[n:] + [""] * max(0, 2 - len(a.figure) + n)
-        if not weights or not xy:
+        weights, rest = a.figure[:n], a.figure[n:]
+        if not weights or len(rest) < 3:
             p.error("--figure WEIGHTS... PHOTO OUT.png X,Y[,COLOUR]...")
+        photo, out, *xy = rest
         points = [(int(x), int(y), *c) for x, y, *c in (p.split(",", 2) for p in xy)]
         figure([Path(w) for w in weights], Path(photo), points, Path(out))
         return

@@ -56,6 +56,12 @@ def validation_fingerprints() -> tuple[set[bytes], set[bytes]]:
     return digests, hashes
 
 
+def like_validation(data: bytes, fingerprints: tuple[set[bytes], set[bytes]]) -> bool:
+    """True when a photo's bytes or average hash match a validation photo's (validation_fingerprints)."""
+    digests, hashes = fingerprints
+    return hashlib.sha256(data).digest() in digests or average_hash(data) in hashes
+
+
 def snapshot_files(mirror: Path, root: str = ROOT):
     """(path below root, bytes) of every file under `root` in the snapshot's HEAD, streamed."""
     proc = subprocess.Popen(["git", "-C", str(mirror), "archive", "--format=tar", "HEAD", root.rstrip("/")],
@@ -71,7 +77,7 @@ def snapshot_files(mirror: Path, root: str = ROOT):
 def build_tiny_imagenet(mirror: Path, out: Path) -> dict:
     """Write the two zips described above; returns the counts."""
     have = {name for z in TRAIN_ZIPS for name in zipfile.ZipFile(z).namelist()}
-    digests, hashes = validation_fingerprints()
+    fingerprints = validation_fingerprints()
     files = dict(snapshot_files(mirror))
     val_class = dict(line.split("\t")[:2] for line in files["val/val_annotations.txt"].decode().splitlines())
     counts = {"train": 0, "test": 0, "val": 0, "already_in_shared": 0, "greyscale": 0, "like_validation": 0}
@@ -92,7 +98,7 @@ def build_tiny_imagenet(mirror: Path, out: Path) -> dict:
                 counts["already_in_shared"] += 1
             elif not is_colour(np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))):
                 counts["greyscale"] += 1
-            elif hashlib.sha256(data).digest() in digests or average_hash(data) in hashes:
+            elif like_validation(data, fingerprints):
                 counts["like_validation"] += 1
             else:
                 target.writestr(name, data)
@@ -102,13 +108,13 @@ def build_tiny_imagenet(mirror: Path, out: Path) -> dict:
 
 def build_kodak(mirror: Path, out: Path) -> dict:
     """Write the Kodak photos to out/kodak/NN.png; returns the counts."""
-    digests, hashes = validation_fingerprints()
+    fingerprints = validation_fingerprints()
     counts = {"photos": 0, "like_validation": 0}
     (out / "kodak").mkdir(parents=True, exist_ok=True)
     for name, data in snapshot_files(mirror, KODAK_ROOT):
         if not name.endswith(".png"):
             continue
-        if hashlib.sha256(data).digest() in digests or average_hash(data) in hashes:
+        if like_validation(data, fingerprints):
             counts["like_validation"] += 1
         else:
             (out / "kodak" / name).write_bytes(data)
