@@ -40,8 +40,8 @@ def bins_json(photo_dir, tmp_path_factory):
 
 
 def config(photo_dir, bins_json, out, **kw):
-    return TrainConfig(data=[str(photo_dir)], bins=str(bins_json), out=str(out), steps=4, batch=4, size=32,
-                       widths=(8, 16, 16), bottleneck_blocks=1, warmup=2, **kw)
+    return TrainConfig(**{"data": [str(photo_dir)], "bins": str(bins_json), "out": str(out), "steps": 4, "batch": 4,
+                          "size": 32, "widths": (8, 16, 16), "bottleneck_blocks": 1, "warmup": 2, **kw})
 
 
 def test_dataset_skips_grey_and_broken_and_is_seeded(photo_dir):
@@ -88,33 +88,91 @@ def test_train_resume_export_evaluate(photo_dir, bins_json, tmp_path):
     assert Image.open(sheet).size[0] > 4 * 100
 
 
-def test_campaign_session_continues_and_ships_only_an_improvement(photo_dir, bins_json, tmp_path, weights_dir):
+def campaign_shipped(weights_dir, tmp_path, **config):
+    """A copy of the test weights whose model.json has a tiny training recipe to continue."""
     import shutil
-
-    from training import campaign
 
     shipped = tmp_path / "shipped"
     shutil.copytree(weights_dir, shipped)
     meta = json.loads((shipped / "model.json").read_text())
     meta["training"] = {"config": {"widths": [8, 16, 32], "bottleneck_blocks": 1, "batch": 4, "size": 32,
-                                   "loss": "ce", "lr": 3e-3}, "wall_s": 60}
+                                   "loss": "ce", "lr": 3e-3, **config}, "wall_s": 60}
     (shipped / "model.json").write_text(json.dumps(meta))
-    before = (shipped / "model.onnx").read_bytes()
-    campaign.main(["--minutes", "0.02", "--init", str(shipped), "--ship", str(shipped), "--out", str(tmp_path / "run"),
-                   "--bins", str(tmp_path / "bins.json"), "--data", str(photo_dir), "--val", str(photo_dir / "a"), str(photo_dir / "b"),
-                   "--docs", str(tmp_path / "docs")])
-    session = json.loads((tmp_path / "run" / "session.json").read_text())
-    assert session["config"]["init"] == str(shipped) and session["config"]["steps"] >= 1
-    new = json.loads((shipped / "model.json").read_text())
+    return shipped
+
+
+def test_campaign_stretch_keeps_a_better_candidate_and_ships_only_past_the_gate(photo_dir, bins_json, tmp_path,
+                                                                                   weights_dir):
     import csv
-    (row,) = csv.DictReader(open(tmp_path / "docs" / "campaign.csv"))  # every session leaves its row
-    assert (tmp_path / "docs" / "campaign.png").exists()
-    if row["shipped"] == "yes":  # it was better on the select half
-        assert (shipped / "model.onnx").read_bytes() != before
-        assert new["metrics"]["chosen"]["temperature"] == new["temperature"]
-        assert new["training"]["total_train_hours"] > 60 / 3600
-    else:
-        assert (shipped / "model.onnx").read_bytes() == before
+
+    from training import campaign
+
+    shipped = campaign_shipped(weights_dir, tmp_path)
+    before = (shipped / "model.onnx").read_bytes()
+    state = tmp_path / "state"
+    campaign.main(["--minutes", "0.02", "--state", str(state), "--ship", str(shipped), "--out", str(tmp_path / "run"),
+                   "--bins", str(tmp_path / "bins.json"), "--data", str(photo_dir), "--val", str(photo_dir / "a"),
+                   str(photo_dir / "b"), "--docs", str(tmp_path / "docs")])
+    session = json.loads((tmp_path / "run" / "session.json").read_text())
+    assert session["config"]["init"] == str(shipped) and session["config"]["steps"] >= 1  # no state yet: the shipped
+    (row,) = csv.DictReader(open(tmp_path / "docs" / "campaign.csv"))  # every stretch leaves its row
+    assert row["campaign"] == "2" and (tmp_path / "docs" / "campaign.png").exists()
+    # the next stretch continues this one, at the setting the select half chose
+    meta = json.loads((state / "model.json").read_text())
+    assert meta["temperature"] == float(row["temperature"]) and meta["working_size"] == int(row["working_size"])
+    assert meta["training"]["total_train_hours"] == float(row["total_train_hours"]) < 0.1  # campaign hours only
+    assert meta["metrics"]["gate"]["report"]["candidate"]["ours"]["auc_rebalanced"] == \
+        pytest.approx(float(row["report_auc_rebalanced"]), abs=1e-4)
+    # shipping takes the gate, whose +0.02 rebalanced AuC over the shipped model 0.02 minutes cannot give
+    assert row["shipped"] == "no" and (shipped / "model.onnx").read_bytes() == before
+
+
+def test_the_campaign_state_carries_the_class_head_and_scores_runs_trained_elsewhere(photo_dir, bins_json, tmp_path,
+                                                                                    weights_dir):
+    import csv
+
+    from training import campaign
+    from training.train import CLASS_HEAD
+
+    shipped = campaign_shipped(weights_dir, tmp_path, class_weight=0.3)
+    bins_json = tmp_path / "bins.json"  # the shipped model's bins
+    bins_json.write_text(json.dumps(json.loads((shipped / "model.json").read_text())["bins"]))
+    cfg = config(photo_dir, bins_json, tmp_path / "elsewhere", widths=(8, 16, 32), class_weight=0.3, init=str(shipped))
+    trained = Trainer(cfg)
+    trained.run()
+    with torch.no_grad():  # these photos have no class labels: give the head weights of its own to carry
+        trained.class_head.weight.add_(1.0)
+    trained.save()
+    state = tmp_path / "state"
+    campaign.keep(tmp_path / "elsewhere", state, temperature=0.7, working_size=96, hours=1.5)
+    meta = json.loads((state / "model.json").read_text())
+    assert (meta["temperature"], meta["working_size"], meta["training"]["total_train_hours"]) == (0.7, 96, 1.5)
+    assert (state / CLASS_HEAD).is_file()
+    nxt = Trainer(config(photo_dir, bins_json, tmp_path / "next", widths=(8, 16, 32), class_weight=0.3,
+                         init=str(state)))
+    for k, v in trained.class_head.state_dict().items():
+        assert torch.equal(nxt.class_head.state_dict()[k], v)
+    fresh = Trainer(config(photo_dir, bins_json, tmp_path / "fresh", widths=(8, 16, 32), class_weight=0.3,
+                           init=str(shipped)))
+    assert not torch.equal(fresh.class_head.weight, trained.class_head.weight)
+
+    campaign.main(["--candidate", str(tmp_path / "elsewhere"), "--state", str(tmp_path / "state2"),
+                   "--ship", str(shipped), "--out", str(tmp_path / "scored"), "--bins", str(bins_json),
+                   "--val", str(photo_dir / "a"), str(photo_dir / "b"), "--docs", str(tmp_path / "docs")])
+    (row,) = csv.DictReader(open(tmp_path / "docs" / "campaign.csv"))
+    assert row["steps"] == "4" and json.loads((tmp_path / "state2" / "model.json").read_text())["training"]["steps"] == 4
+
+
+def test_a_stretch_elsewhere_continues_the_state_with_its_recipe(photo_dir, tmp_path, weights_dir):
+    """The prepared GPU stretch (training.stretch), run on the CPU with a tiny budget."""
+    from training import stretch
+
+    state = campaign_shipped(weights_dir, tmp_path, class_weight=0.3, lam=0.7, large_fraction=0.1, zoom=False)
+    candidate = stretch.stretch(0.01, tmp_path / "out", [str(photo_dir)], state, None, tmp_path / "run")
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["init"] == str(state) and cfg["steps"] >= 1
+    assert (cfg["class_weight"], cfg["lam"], cfg["large_fraction"], cfg["zoom"]) == (0.3, 0.7, 0.1, False)
+    assert Colorizer(candidate, backend="onnx").bundle.meta["training"]["steps"] == cfg["steps"]
 
 
 def test_campaign_chooses_the_best_setting_within_the_psnr_limit():
@@ -324,3 +382,26 @@ def test_the_hint_point_weight_counts_the_hinted_pixels_more_and_nothing_else(ph
         assert torch.equal(weighted.loss(rgb), plain.loss(rgb))
         monkeypatch.setattr(training.data, "P_NONE", 0.0)
         assert weighted.loss(rgb) > plain.loss(rgb)
+
+
+def test_the_ship_gate_needs_every_report_figure(photo_dir, weights_dir, hint_weights_dir, capsys):
+    from training.gate import automatic_tests, gate
+
+    base = {"ours": {"auc_rebalanced": 0.70, "colourfulness_ratio": 0.7, "psnr": 21.0, "cast": 15.0},
+            "grey": {"psnr": 22.0}}
+    good = {"ours": {"auc_rebalanced": 0.7201, "colourfulness_ratio": 0.8, "psnr": 21.21, "cast": 14.99},
+            "grey": {"psnr": 22.0}}
+    assert all(ok for _, ok, _ in automatic_tests(good, base))
+    for test, key, worse in [("rebalanced AuC", "auc_rebalanced", 0.7199), ("colourfulness", "colourfulness_ratio", 0.79),
+                             ("PSNR", "psnr", 21.19), ("cast", "cast", 15.0)]:
+        bad = {"ours": {**good["ours"], key: worse}, "grey": good["grey"]}
+        assert [name for name, ok, _ in automatic_tests(bad, base) if not ok] == [test]
+
+    # end to end: the same colours are no gain; a hint model is measured with hints, and an
+    # automatic model may not replace one
+    passed, figures = gate(hint_weights_dir, hint_weights_dir, [str(photo_dir / "a"), str(photo_dir / "b")])
+    out = capsys.readouterr().out
+    assert not passed and {"report", "select", "outside", "hints"} <= set(figures)
+    assert "MISS  rebalanced AuC" in out and "10 hint points" in out and "hint locality" in out
+    passed, figures = gate(weights_dir, hint_weights_dir, [str(photo_dir / "a"), str(photo_dir / "b")])
+    assert not passed and "MISS  takes hints: no, but the baseline does" in capsys.readouterr().out

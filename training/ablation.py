@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from engine import Colorizer, load_bundle
-from training.campaign import choose
+from training.campaign import TEMPERATURES, WORKING_SIZES, choose
 from training.data import load_photos
 from training.evaluate import evaluate, list_images, outside_photos
 from training.export import export
@@ -30,16 +30,14 @@ from training.scaling import LARGE, TINY, TINY_EXTRA, VAL
 from training.train import Trainer, TrainConfig
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-WORKING_SIZES = [96, 128, 160]
-# The campaign's 0.3-0.6 and two more muted ones: every arm first chose 0.6, the edge of the
-# campaign's grid, so the best setting may lie beyond it
-TEMPERATURES = [0.3, 0.38, 0.45, 0.5, 0.6, 0.7, 0.8]
 STEPS = 4000
 TINY_REST = "runs/data/tiny-imagenet-rest.zip"   # python -m training.sources tiny-imagenet MIRROR
 # What the arms share: the shipped model's recipe, continued with a warm restart at lr 1e-3 (the
 # short probes' setting), 4,000 steps of 48 crops of 64 px, seed 0.
 BASE = TrainConfig(data=[TINY, TINY_EXTRA, LARGE], steps=STEPS, lr=1e-3, warmup=100, seed=0,
                    large_fraction=0.3, zoom=True, hints=False, teacher=None, distill_sizes=())
+LONG = {"steps": 10000, "lr": 5e-4, "warmup": 200, "large_fraction": 0.1, "zoom": False, "class_weight": 0.3,
+        "lam": 0.7}
 # (name, what changes from BASE, what the change is, in words); steps 0 = evaluate only
 ARMS = [
     ("v0.2", {"steps": 0}, "the shipped model, not trained further"),
@@ -66,6 +64,12 @@ ARMS = [
      "the balanced mix + labels 0.3, less rebalancing (λ 0.7): the labels' colours with less cast?"),
     ("grow-4", {"grown_blocks": 4},
      "today's mix, capacity grown: 4 residual blocks at 1/8 starting at zero (2.0 M parameters)"),
+    # The long pair: the recipe above for 2.5x the steps at half the peak learning rate (a warm
+    # restart at 1e-3 cost ~0.007 by itself), alone and with hints trained in from the start
+    ("long-auto", LONG, "10,000 steps at lr 5e-4: the balanced mix + labels 0.3 + λ 0.7, automatic only"),
+    ("long-joint", LONG | {"hints": True, "hint_design": "local", "recolour": 0.5, "hint_point_weight": 10.0},
+     "the same with hint inputs trained together from the start (v0.3's local branch, all weights train; "
+     "25% of crops without hints, half the hinted ones recoloured, hinted cells weighted 11x)"),
 ]
 FIELDS = ["arm", "change", "steps", "train_minutes", "temperature", "working_size",
           "select_auc_rebalanced", "select_colourfulness_ratio", "select_psnr", "select_cast", "select_grey_psnr",

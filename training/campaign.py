@@ -1,14 +1,17 @@
-"""One session of the long training campaign: `python -m training.campaign --minutes 120`.
+"""The long training campaign, one stretch at a time: `python -m training.campaign --minutes 120`.
 
-Each session continues the shipped weights (`engine/weights`, or `--init` a weights folder or a
-training run the first time) with a fresh optimiser and one warm-up + cosine learning-rate cycle
-sized to `--minutes` of this machine's measured throughput (warm restarts, so no optimiser state
-has to live in the repository: the shipped model.safetensors is the state the next session resumes
-from). Then it picks the default temperature and working size on the "select" half of the
-validation photos, compares with the shipped model on the same grid, and only if the new weights
-are better ships them (model files + model.json with the metrics of both halves), appending a row
-to `docs/campaign.csv` (every session, shipped or not) and redrawing `docs/campaign.png`. `--resume` continues an interrupted
-session from its run folder.
+Each stretch continues the campaign's state, the best weights so far (`--state`, committed in
+training/state/; the shipped model before the first stretch), with its own training recipe as saved
+in model.json, a fresh optimiser and one warm-up + cosine learning-rate cycle sized to `--minutes`
+of this machine's measured throughput (warm restarts: the committed weights, with the class-label
+head beside them, are the whole state, so no optimiser state lives in the repository). `--resume`
+continues an interrupted stretch from its run folder; `--candidate RUN` instead scores a run trained
+elsewhere (on a GPU by training.stretch, or the ablation's long pair) as a stretch.
+
+Then it picks the default temperature and working size on the "select" half of the validation
+photos and compares with the state on the same grid. A better candidate becomes the new state
+(commit it); it replaces the shipped weights only if it passes the ship gate (training.gate).
+Every stretch appends a row to `docs/campaign.csv` and redraws `docs/campaign.png`.
 """
 from __future__ import annotations
 
@@ -24,15 +27,18 @@ import torch
 
 from engine import Colorizer, load_bundle
 from training.data import load_photos
-from training.evaluate import evaluate, list_images, outside_photos
+from training.evaluate import evaluate, list_images
 from training.export import export
+from training.gate import MAX_PSNR_DROP, gate
 from training.scaling import LARGE, TINY, TINY_EXTRA, VAL, probe
-from training.train import Trainer, TrainConfig
+from training.train import CLASS_HEAD, Trainer, TrainConfig, save_class_head
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-TEMPERATURES = [0.3, 0.38, 0.45, 0.5, 0.6]
-WORKING_SIZES = [128, 160]
-MAX_PSNR_DROP = 0.8   # dB below grey: the most a default setting may cost (issue 9's limit)
+STATE = Path(__file__).resolve().parent / "state"   # the campaign's best weights so far, committed
+# The first campaign's 0.3-0.6 and two more muted ones: every ablation arm chose 0.6 or more, the
+# edge of the old grid; and 96 px, which several arms chose
+TEMPERATURES = [0.3, 0.38, 0.45, 0.5, 0.6, 0.7, 0.8]
+WORKING_SIZES = [96, 128, 160]
 
 
 def grid(weights: Path, val: list[str], half: str) -> dict:
@@ -55,7 +61,9 @@ def choose(scores: dict) -> tuple[int, float]:
 
 
 def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[TrainConfig, Path]:
-    """The training config and weights folder to start from: a weights folder or a training run."""
+    """The training config and weights folder to start from: a weights folder or a training run.
+    A model whose hint branch was trained frozen on an automatic one continues as that automatic
+    model; a model trained with hints from the start continues with them."""
     if (init / "model.json").is_file():
         saved = load_bundle(init).meta["training"]["config"]
         weights = init
@@ -63,12 +71,22 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
         saved = json.loads((init / "config.json").read_text())
         weights = export(init, out / "init-weights", temperature=0.5, working_size=128).root
     cfg = TrainConfig.from_dict(saved, bins=bins, data=data, out=str(out / "run"), init=str(weights),
-                                precision="auto", warmup=200).automatic()
-    return cfg, weights
+                                precision="auto", warmup=200)
+    return (cfg.automatic() if cfg.freeze_automatic else cfg), weights
+
+
+def campaign_hours(weights: Path) -> float:
+    """Hours of campaign training behind a weights folder (0 for weights no campaign trained)."""
+    return load_bundle(weights).meta.get("training", {}).get("total_train_hours", 0.0)
+
+
+CSV_FIELDS = ["date", "campaign", "steps", "train_minutes", "total_train_hours", "temperature", "working_size",
+              "select_auc_rebalanced", "select_psnr", "select_colourfulness_ratio", "select_cast",
+              "before_select_auc_rebalanced", "select_grey_auc_rebalanced", "report_auc_rebalanced", "shipped"]
 
 
 def record(row: dict, docs: Path) -> None:
-    """Append a row to docs/campaign.csv and redraw docs/campaign.png."""
+    """Append a row to docs/campaign.csv and redraw docs/campaign.png (one line per campaign)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -78,106 +96,123 @@ def record(row: dict, docs: Path) -> None:
     rows = list(csv.DictReader(open(path))) if path.exists() else []
     rows.append({k: str(v) for k, v in row.items()})
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[-1]))
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         w.writeheader()
         w.writerows(rows)
-    hours = [float(r["total_train_hours"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(hours, [float(r["select_auc_rebalanced"]) for r in rows], "o-", label="this session's weights")
-    ax.plot(hours, [float(r["shipped_select_auc_rebalanced"]) for r in rows], "s--", label="shipped before it")
-    ax.plot(hours, [float(r["select_grey_auc_rebalanced"]) for r in rows], ":", label="grey")
-    ax.set_xlabel("training time, hours (2-core CPU)")
+    for n in sorted({r["campaign"] for r in rows}):
+        mine = [r for r in rows if r["campaign"] == n]
+        hours = [float(r["total_train_hours"]) for r in mine]
+        line, = ax.plot(hours, [float(r["select_auc_rebalanced"]) for r in mine], "o-", label=f"campaign {n}: stretch")
+        ax.plot(hours, [float(r["before_select_auc_rebalanced"]) for r in mine], "s--", color=line.get_color(),
+                alpha=0.6, label=f"campaign {n}: before it")
+    ax.axhline(float(rows[-1]["select_grey_auc_rebalanced"]), ls=":", color="grey", label="grey")
+    ax.set_xlabel("hours of campaign training (CPU)")
     ax.set_ylabel("rebalanced AuC, select half")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(docs / "campaign.png", dpi=80)
     plt.close(fig)
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--minutes", type=float, default=120, help="training budget of this session")
-    p.add_argument("--init", default="engine/weights", help="weights folder or training run to continue")
-    p.add_argument("--out", default="runs/campaign", help="this session's run folder")
-    p.add_argument("--bins", default="runs/bins.json", help="bins JSON (written from --init's model.json if missing)")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the run's own)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted session in --out")
-    p.add_argument("--ship", default="engine/weights", help="where improved weights go")
-    p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE], help="training photos (folders, zips)")
-    p.add_argument("--val", nargs="+", default=VAL, help="validation photo folders (split into select/report halves)")
-    p.add_argument("--docs", default=str(DOCS), help="where campaign.csv and campaign.png are kept")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (1 leaves a core for other work)")
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    out, shipped = Path(a.out), Path(a.ship)
-    out.mkdir(parents=True, exist_ok=True)
-    if not Path(a.bins).exists():
-        Path(a.bins).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.bins).write_text(json.dumps(load_bundle(shipped).meta["bins"]))
+def train_stretch(a, out: Path, start: Path) -> tuple[Path, int, float, Path]:
+    """Train this stretch (or resume it); returns (run folder, steps, wall seconds, the weights it started from)."""
     session_path = out / "session.json"
     if a.resume and session_path.exists():
         session = json.loads(session_path.read_text())
         cfg = TrainConfig.from_dict(session["config"])
         photos = load_photos(cfg.data)
     else:
-        cfg, start_weights = initial_config(Path(a.init), out, a.bins, a.data)
+        cfg, start = initial_config(start, out, a.bins, a.data)
         if a.lr:
             cfg = replace(cfg, lr=a.lr)
         photos = load_photos(cfg.data)
         ips = probe(cfg, photos)
-        cfg = replace(cfg, steps=int(ips * a.minutes * 60 / cfg.batch))
-        previous = load_bundle(start_weights).meta.get("training", {})
-        session = {"config": asdict(cfg), "images_per_s": ips, "start": str(start_weights),
-                   "previous_hours": previous.get("total_train_hours", previous.get("wall_s", 0) / 3600)}
+        cfg = replace(cfg, steps=max(1, int(ips * a.minutes * 60 / cfg.batch)))
+        session = {"config": asdict(cfg), "images_per_s": ips, "start": str(start)}
         session_path.write_text(json.dumps(session, indent=1))
     print(photos.summary(), f"| {cfg.steps} steps of {cfg.batch} ({session['images_per_s']:.0f} img/s measured)")
     trainer = Trainer(cfg, resume=a.resume)
     trainer.run(photos=photos)
-    del photos
+    return Path(cfg.out), trainer.step, trainer.wall, Path(session["start"])
 
+
+def keep(run: Path, state: Path, temperature: float, working_size: int, hours: float) -> None:
+    """Write a run's weights (and its class-label head, for the next stretch) as the campaign's state."""
+    bundle = export(run, state, temperature=temperature, working_size=working_size)
+    bundle.meta["training"]["total_train_hours"] = round(hours, 3)
+    (state / "model.json").write_text(json.dumps(bundle.meta, indent=1))
+    save_class_head(run, state)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--minutes", type=float, default=120, help="training budget of this stretch")
+    p.add_argument("--state", default=str(STATE), help="the campaign's best weights so far (committed)")
+    p.add_argument("--init", default=None, help="weights folder or training run to continue (default: --state, "
+                   "or --ship before the first stretch)")
+    p.add_argument("--candidate", default=None, metavar="RUN", help="score this run folder (trained elsewhere) "
+                   "as the stretch instead of training")
+    p.add_argument("--out", default="runs/campaign", help="this stretch's run folder")
+    p.add_argument("--bins", default="runs/bins.json", help="bins JSON (written from the start weights if missing)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the run's own)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted stretch in --out")
+    p.add_argument("--ship", default="engine/weights", help="the shipped weights: the gate's baseline")
+    p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE], help="training photos (folders, zips)")
+    p.add_argument("--val", nargs="+", default=VAL, help="validation photo folders (split into select/report halves)")
+    p.add_argument("--docs", default=str(DOCS), help="where campaign.csv and campaign.png are kept")
+    p.add_argument("--campaign", default="2", help="the campaign's name in campaign.csv")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (1 leaves a core for other work)")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    out, state, shipped = Path(a.out), Path(a.state), Path(a.ship)
+    start = Path(a.init) if a.init else state if (state / "model.json").is_file() else shipped
+    out.mkdir(parents=True, exist_ok=True)
+    if not Path(a.bins).exists():
+        Path(a.bins).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.bins).write_text(json.dumps(load_bundle(start).meta["bins"]))
+    if a.candidate:  # trained elsewhere: its checkpoint says how long, its config where it started
+        run = Path(a.candidate)
+        ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+        steps, wall, start = ckpt["step"], ckpt["wall"], Path(ckpt["config"]["init"])
+        del ckpt
+    else:
+        run, steps, wall, start = train_stretch(a, out, start)
     candidate = out / "candidate"
     if candidate.exists():
         shutil.rmtree(candidate)
-    export(Path(cfg.out), candidate, temperature=0.5, working_size=128,
-           data_note="Tiny-ImageNet-200 (80,000 photos, 64x64) + 2,163 ImageNet-sample and BSDS500 photos")
+    export(run, candidate, temperature=0.5, working_size=128)
     t0 = time.perf_counter()
-    new, old = grid(candidate, a.val, "select"), grid(shipped, a.val, "select")
+    new, old = grid(candidate, a.val, "select"), grid(start, a.val, "select")
     (ws, t), (old_ws, old_t) = choose(new), choose(old)
-    print(f"select half: new {new[(ws, t)]['auc_rebalanced']:.4f} at ws {ws}, T {t} | shipped "
-          f"{old[(old_ws, old_t)]['auc_rebalanced']:.4f} at ws {old_ws}, T {old_t} | grey "
+    gain = new[(ws, t)]["auc_rebalanced"] - old[(old_ws, old_t)]["auc_rebalanced"]
+    print(f"select half: candidate {new[(ws, t)]['auc_rebalanced']:.4f} at ws {ws}, T {t} | before "
+          f"{old[(old_ws, old_t)]['auc_rebalanced']:.4f} at ws {old_ws}, T {old_t} ({gain:+.4f}) | grey "
           f"{new['grey']['auc_rebalanced']:.4f} ({time.perf_counter() - t0:.0f} s)")
-    hours = session["previous_hours"] + trainer.wall / 3600
-    improved = new[(ws, t)]["auc_rebalanced"] > old[(old_ws, old_t)]["auc_rebalanced"]
+    # the chain goes on from every stretch (a warm restart from an older state would waste this
+    # one's training); the gain is the stop rule's measure
+    hours = campaign_hours(start) + wall / 3600
+    keep(run, state, t, ws, hours)
+    passed, figures = gate(state, shipped, a.val)
+    meta = json.loads((state / "model.json").read_text())
+    meta["metrics"] = {"gate": figures, "chosen": {"temperature": t, "working_size": ws}}
+    (state / "model.json").write_text(json.dumps(meta, indent=1))
+    print(f"the campaign's state is now {state} (commit it)")
+    if passed:
+        shutil.rmtree(shipped)
+        shutil.copytree(state, shipped, ignore=shutil.ignore_patterns(CLASS_HEAD))
+        print(f"passes the ship gate: shipped to {shipped}")
     s = new[(ws, t)]
-    record({"date": time.strftime("%Y-%m-%d"), "steps": cfg.steps, "train_minutes": round(trainer.wall / 60, 1),
-            "total_train_hours": round(hours, 3), "temperature": t, "working_size": ws,
-            "select_auc_rebalanced": round(s["auc_rebalanced"], 4), "select_psnr": round(s["psnr"], 2),
-            "select_colourfulness_ratio": round(s["colourfulness_ratio"], 3), "select_cast": round(s["cast"], 2),
-            "shipped_select_auc_rebalanced": round(old[(old_ws, old_t)]["auc_rebalanced"], 4),
+    record({"date": time.strftime("%Y-%m-%d"), "campaign": a.campaign, "steps": steps,
+            "train_minutes": round(wall / 60, 1), "total_train_hours": round(hours, 3), "temperature": t,
+            "working_size": ws, "select_auc_rebalanced": round(s["auc_rebalanced"], 4),
+            "select_psnr": round(s["psnr"], 2), "select_colourfulness_ratio": round(s["colourfulness_ratio"], 3),
+            "select_cast": round(s["cast"], 2),
+            "before_select_auc_rebalanced": round(old[(old_ws, old_t)]["auc_rebalanced"], 4),
             "select_grey_auc_rebalanced": round(new["grey"]["auc_rebalanced"], 4),
-            "shipped": "yes" if improved else "no"}, Path(a.docs))
-    if not improved:
-        print("not better than the shipped model: nothing shipped")
-        return
-    if load_bundle(shipped).model.get("hints"):  # an automatic model must not replace one that takes hints
-        print(f"better than the shipped model, which takes colour hints: give the candidate hint inputs with "
-              f"`python -m training.hints --init {candidate}`, then ship that (docs/hints.md)")
-        return
-    colorizer = Colorizer(candidate, backend="onnx", working_size=ws)
-    report = evaluate(list_images(a.val, half="report"), colorizer, [t])
-    outside = evaluate(outside_photos(), colorizer, [t])
-    metrics = {"select": {"grey": new["grey"], "ours": new[(ws, t)]}, "report": report, "outside": outside,
-               "chosen": {"temperature": t, "working_size": ws}}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    bundle = export(Path(cfg.out), shipped, temperature=t, working_size=ws, metrics=out / "metrics.json",
-                    data_note="Tiny-ImageNet-200 (80,000 photos, 64x64) + 2,163 ImageNet-sample and BSDS500 photos")
-    meta = bundle.meta
-    meta["training"]["total_train_hours"] = round(hours, 3)
-    (shipped / "model.json").write_text(json.dumps(meta, indent=1))
-    r = report[f"ours T={t:g}"]
-    print(f"shipped to {shipped}: report half {r['auc_rebalanced']:.4f} rebalanced AuC, PSNR {r['psnr']:.2f}")
-
+            "report_auc_rebalanced": round(figures["report"]["candidate"]["ours"]["auc_rebalanced"], 4),
+            "shipped": "yes" if passed else "no"}, Path(a.docs))
 
 if __name__ == "__main__":
     main()

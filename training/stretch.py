@@ -2,9 +2,9 @@
 
 For a borrowed accelerator (docs/training.md, "On a GPU"): it measures this machine's training
 throughput (CUDA when torch sees a GPU), sizes one warm-up + cosine cycle to `--minutes`, continues
-the committed weights (`--init`, by default the shipped model's automatic part) and writes the
-candidate weights bundle to `--out`/candidate, with the run's log. Scoring and shipping stay with
-`training.campaign` on any machine. `--pack DIR --max-mib N` instead writes a subset of the
+the campaign's committed state (`--init`, by default training/state, else the shipped model) with
+its own recipe and writes the candidate weights bundle to `--out`/candidate, with the run folder
+(`--run`). Scoring and shipping stay with `training.campaign --candidate RUN` on any machine. `--pack DIR --max-mib N` instead writes a subset of the
 training photos small enough to travel with the working tree (the borrowed machine cannot read
 ../shared).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from engine import load_bundle
-from training.ablation import BASE
+from training.campaign import STATE, initial_config
 from training.data import iter_image_bytes, load_photos
 from training.export import export
 from training.scaling import LARGE, TINY, TINY_EXTRA, probe
@@ -45,12 +45,14 @@ def pack(sources: list[str], out: Path, max_mib: float) -> int:
     return n
 
 
-def stretch(minutes: float, out: Path, data: list[str], init: str, lr: float, run: Path) -> Path:
-    """Train for about `minutes` from init in `run` and export the candidate to out; returns its folder."""
+def stretch(minutes: float, out: Path, data: list[str], init: Path, lr: float | None, run: Path) -> Path:
+    """Train for about `minutes` from init (with its own recipe) in `run` and export the candidate to
+    out; returns its folder."""
     run.mkdir(parents=True, exist_ok=True)
     bins = run / "bins.json"
     bins.write_text(json.dumps(load_bundle(init).meta["bins"]))
-    cfg = replace(BASE, data=data, init=init, bins=str(bins), out=str(run), lr=lr)
+    cfg, _ = initial_config(init, run, str(bins), data)
+    cfg = replace(cfg, out=str(run), **({"lr": lr} if lr else {}))
     photos = load_photos(cfg.data)
     ips = probe(cfg, photos)
     cfg = replace(cfg, steps=max(1, int(ips * minutes * 60 / cfg.batch)))
@@ -66,8 +68,9 @@ def main(argv=None) -> None:
     p.add_argument("--minutes", type=float, default=8.0, help="training budget")
     p.add_argument("--out", type=Path, required=True, help="where the run and the candidate go")
     p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE], help="training photos (folders, zips)")
-    p.add_argument("--init", default="engine/weights", help="weights to continue")
-    p.add_argument("--lr", type=float, default=BASE.lr, help="peak learning rate")
+    p.add_argument("--init", type=Path, default=None,
+                   help="weights to continue (default: the campaign's state, training/state, else engine/weights)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's own)")
     p.add_argument("--run", type=Path, default=None, help="the training run's folder (default: OUT/run)")
     p.add_argument("--pack", action="store_true", help="write a travelling subset of --data to --out instead")
     p.add_argument("--max-mib", type=float, default=48.0, help="--pack: size of the subset")
@@ -75,7 +78,8 @@ def main(argv=None) -> None:
     if a.pack:
         print(f"{pack(a.data, a.out, a.max_mib)} photos in {a.out / 'photos.zip'}")
         return
-    print(f"candidate: {stretch(a.minutes, a.out, a.data, a.init, a.lr, a.run or a.out / 'run')}")
+    init = a.init or (STATE if (STATE / "model.json").is_file() else Path("engine/weights"))
+    print(f"candidate: {stretch(a.minutes, a.out, a.data, init, a.lr, a.run or a.out / 'run')}")
 
 
 if __name__ == "__main__":

@@ -28,12 +28,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from engine.color import RGB_TO_YUV, U_MAX, V_MAX, ChromaBins, rebalance_weights, rgb_to_yuv
 from engine.model import ModelConfig, UNet, load_model, n_params
 from engine.weights import load_bundle
 from training.data import load_photos, make_batch, make_labelled_batch, training_examples
+
+CLASS_HEAD = "class_head.safetensors"   # beside a campaign's state weights: the class-label head
 
 
 @dataclass
@@ -190,6 +193,8 @@ class Trainer:
         # global context what the object is; the head lives here, so the shipped network is unchanged.
         self.class_head = torch.nn.Linear(cfg.widths[2], cfg.classes).to(self.device) if cfg.class_weight else None
         if self.class_head is not None:
+            if cfg.init and not resume and (Path(cfg.init) / CLASS_HEAD).is_file():  # a campaign's state
+                self.class_head.load_state_dict(load_file(Path(cfg.init) / CLASS_HEAD, device=self.device))
             self.model.middle.register_forward_hook(lambda _m, _i, out: setattr(self, "bottleneck", out))
         params = [p for p in self.model.parameters() if p.requires_grad] + \
             (list(self.class_head.parameters()) if self.class_head else [])
@@ -392,6 +397,14 @@ def initial_state(cfg: TrainConfig, model: UNet) -> dict:
     if missing := [k for k in state if k not in start and not k.startswith(new)]:
         raise ValueError(f"{cfg.init} does not fit this model: it has no {missing[:3]}")
     return {**state, **start}
+
+
+def save_class_head(run: Path, folder: Path) -> None:
+    """Write a run's class-label head (if it has one) beside weights exported from it, so that a
+    campaign's next stretch continues it too (the engine never reads it)."""
+    state = torch.load(Path(run) / "checkpoint.pt", map_location="cpu", weights_only=True)
+    if "class_head" in state:
+        save_file({k: v.contiguous() for k, v in state["class_head"].items()}, Path(folder) / CLASS_HEAD)
 
 
 def checkpoint_model(run: Path) -> tuple[UNet, dict]:
