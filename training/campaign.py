@@ -1,6 +1,6 @@
 """The long training campaign, one stretch at a time: `python -m training.campaign --minutes 120`.
 
-Each stretch continues the campaign's state, the best weights so far (`--state`, committed in
+Each stretch continues the campaign's state, the last stretch's weights (`--state`, committed in
 training/state/; the shipped model before the first stretch), with its own training recipe as saved
 in model.json, a fresh optimiser and one warm-up + cosine learning-rate cycle sized to `--minutes`
 of this machine's measured throughput (warm restarts: the committed weights, with the class-label
@@ -9,8 +9,9 @@ continues an interrupted stretch from its run folder; `--candidate RUN` instead 
 elsewhere (on a GPU by training.stretch, or the ablation's long pair) as a stretch.
 
 Then it picks the default temperature and working size on the "select" half of the validation
-photos and compares with the state on the same grid. A better candidate becomes the new state
-(commit it); it replaces the shipped weights only if it passes the ship gate (training.gate).
+photos and compares with the state on the same grid (the gain is the stop rule's measure). The
+candidate becomes the new state (commit it: the chain goes on from every stretch) and replaces the
+shipped weights only if it passes the ship gate (training.gate).
 Every stretch appends a row to `docs/campaign.csv` and redraws `docs/campaign.png`.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ from training.scaling import LARGE, TINY, TINY_EXTRA, VAL, probe
 from training.train import CLASS_HEAD, Trainer, TrainConfig, save_class_head
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-STATE = Path(__file__).resolve().parent / "state"   # the campaign's best weights so far, committed
+STATE = Path(__file__).resolve().parent / "state"   # the campaign's latest weights, committed
 # The first campaign's 0.3-0.6 and two more muted ones: every ablation arm chose 0.6 or more, the
 # edge of the old grid; and 96 px, which several arms chose
 TEMPERATURES = [0.3, 0.38, 0.45, 0.5, 0.6, 0.7, 0.8]
@@ -149,7 +150,7 @@ def keep(run: Path, state: Path, temperature: float, working_size: int, hours: f
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--minutes", type=float, default=120, help="training budget of this stretch")
-    p.add_argument("--state", default=str(STATE), help="the campaign's best weights so far (committed)")
+    p.add_argument("--state", default=str(STATE), help="the campaign's latest weights (committed)")
     p.add_argument("--init", default=None, help="weights folder or training run to continue (default: --state, "
                    "or --ship before the first stretch)")
     p.add_argument("--candidate", default=None, metavar="RUN", help="score this run folder (trained elsewhere) "

@@ -4,9 +4,9 @@ For a borrowed accelerator (docs/training.md, "On a GPU"): it measures this mach
 throughput (CUDA when torch sees a GPU), sizes one warm-up + cosine cycle to `--minutes`, continues
 the campaign's committed state (`--init`, by default training/state, else the shipped model) with
 its own recipe and writes the candidate weights bundle to `--out`/candidate, with the run folder
-(`--run`). Scoring and shipping stay with `training.campaign --candidate RUN` on any machine. `--pack DIR --max-mib N` instead writes a subset of the
-training photos small enough to travel with the working tree (the borrowed machine cannot read
-../shared).
+(`--run`). Scoring and shipping stay with `training.campaign --candidate RUN` on any machine.
+`--pack DIR --max-mib N` instead writes a subset of the training photos small enough to travel
+with the working tree (the borrowed machine cannot read ../shared).
 """
 from __future__ import annotations
 
