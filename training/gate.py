@@ -8,8 +8,8 @@ lower than the baseline's; and, if it takes hints, 10 true points add at least M
 the colour at the hints within MAX_HINT_AB, and one corrected hint stays on its object (issue 20's
 far/near ratio at most MAX_LOCALITY). The select half, the six outside photos and the Kodak photos
 (when `python -m training.sources kodak` has built them) are reported the same way (the issue asks
-to say plainly where they miss); they do not decide. Prints one line per
-test and writes every figure to `--json`; exit status 0 only when every report-half test passes.
+to say plainly where they miss); they do not decide. Prints one line per test and writes every
+figure to `--json`; exit status 0 only when every report-half test passes.
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ MAX_PSNR_DROP = 0.8     # dB below grey: the most a default setting may cost (is
 MIN_HINT_GAIN = 3.0     # dB that 10 true points add over none
 MAX_HINT_AB = 6.0       # CIELAB ab error at the hinted pixels
 MAX_LOCALITY = 0.25     # far/near ab change of one corrected hint (training.locality)
-KODAK = Path(__file__).resolve().parents[1] / "runs/data/kodak"   # 24 photos in no data here (training.sources kodak); reported when present
+# 24 photos in no data here (python -m training.sources kodak); reported when present
+KODAK = Path(__file__).resolve().parents[1] / "runs/data/kodak"
 SETS = {"report": lambda val: list_images(val, half="report"), "select": lambda val: list_images(val, half="select"),
         "outside": lambda val: outside_photos(), "kodak": lambda val: list_images([KODAK])}
 
