@@ -403,5 +403,6 @@ def test_the_ship_gate_needs_every_report_figure(photo_dir, weights_dir, hint_we
     out = capsys.readouterr().out
     assert not passed and {"report", "select", "outside", "hints"} <= set(figures)
     assert "MISS  rebalanced AuC" in out and "10 hint points" in out and "hint locality" in out
+    assert "colour at a corrected hint" in out
     passed, figures = gate(weights_dir, hint_weights_dir, [str(photo_dir / "a"), str(photo_dir / "b")])
     assert not passed and "MISS  takes hints: no, but the baseline does" in capsys.readouterr().out
