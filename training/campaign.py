@@ -76,6 +76,11 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
     return (cfg.automatic() if cfg.freeze_automatic else cfg), weights
 
 
+def start_weights(state: Path, shipped: Path) -> Path:
+    """What a stretch continues: the campaign's state, or the shipped weights before its first stretch."""
+    return state if (state / "model.json").is_file() else shipped
+
+
 def campaign_hours(weights: Path) -> float:
     """Hours of campaign training behind a weights folder (0 for weights no campaign trained)."""
     return load_bundle(weights).meta.get("training", {}).get("total_train_hours", 0.0)
@@ -168,7 +173,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     out, state, shipped = Path(a.out), Path(a.state), Path(a.ship)
-    start = Path(a.init) if a.init else state if (state / "model.json").is_file() else shipped
+    start = Path(a.init) if a.init else start_weights(state, shipped)
     out.mkdir(parents=True, exist_ok=True)
     if not Path(a.bins).exists():
         Path(a.bins).parent.mkdir(parents=True, exist_ok=True)

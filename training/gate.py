@@ -34,9 +34,8 @@ SETS = {"report": lambda val: list_images(val, half="report"), "select": lambda 
         "outside": lambda val: outside_photos(), "kodak": lambda val: list_images([KODAK])}
 
 
-def no_hint_scores(weights: Path, photos: list[Path]) -> dict:
-    """Grey's and the weights' figures at their own temperature and working size."""
-    c = Colorizer(weights, backend="onnx")
+def no_hint_scores(c: Colorizer, photos: list[Path]) -> dict:
+    """Grey's and the model's figures at its own default temperature and working size."""
     res = evaluate(photos, c, [c.temperature])
     return {"grey": res["grey"], "ours": res[f"ours T={c.temperature:g}"]}
 
@@ -55,13 +54,12 @@ def automatic_tests(new: dict, base: dict) -> list[tuple[str, bool, str]]:
     ]
 
 
-def hint_tests(weights: Path, photos: list[Path]) -> tuple[list[tuple[str, bool, str]], dict]:
+def hint_tests(c: Colorizer, photos: list[Path]) -> tuple[list[tuple[str, bool, str]], dict]:
     """The hint tests on the photos, and their figures."""
     from training import locality
     from training.hints import evaluate_hints
 
-    res = evaluate_hints(weights, photos, points=(0, 10))
-    c = Colorizer(weights, backend="onnx")
+    res = evaluate_hints(c.bundle.root, photos, points=(0, 10))
     loc = locality.evaluate_locality(photos, locality.colorizer_predict(c), c.working_size)
     gain = res[10]["psnr"] - res[0]["psnr"]
     tests = [("10 hint points", gain >= MIN_HINT_GAIN,
@@ -79,20 +77,21 @@ def hint_tests(weights: Path, photos: list[Path]) -> tuple[list[tuple[str, bool,
 def gate(candidate: Path, baseline: Path, val: list[str]) -> tuple[bool, dict]:
     """Run every test; returns (the report half passed, all figures)."""
     figures, passed = {}, True
+    new_c, base_c = Colorizer(candidate, backend="onnx"), Colorizer(baseline, backend="onnx")
     for name, photos_of in SETS.items():
         if not (photos := photos_of(val)):
             continue
-        new, base = no_hint_scores(candidate, photos), no_hint_scores(baseline, photos)
+        new, base = no_hint_scores(new_c, photos), no_hint_scores(base_c, photos)
         figures[name] = {"candidate": new, "baseline": base}
         print(f"{name} ({len(photos)} photos), no hints:")
         for test, ok, text in automatic_tests(new, base):
             print(f"  {'pass' if ok else 'MISS'}  {test}: {text}", flush=True)
             passed &= ok or name != "report"
-    if Colorizer(candidate, backend="onnx").takes_hints:
-        tests, figures["hints"] = hint_tests(candidate, SETS["report"](val))
+    if new_c.takes_hints:
+        tests, figures["hints"] = hint_tests(new_c, SETS["report"](val))
     else:  # shipping it over a hint model would take the hints away from their users
-        base_hints = Colorizer(baseline, backend="onnx").takes_hints
-        tests = [("takes hints", not base_hints, "no, but the baseline does" if base_hints else "no, nor does the baseline")]
+        tests = [("takes hints", not base_c.takes_hints,
+                  "no, but the baseline does" if base_c.takes_hints else "no, nor does the baseline")]
     print("report, hints:")
     for test, ok, text in tests:
         print(f"  {'pass' if ok else 'MISS'}  {test}: {text}", flush=True)

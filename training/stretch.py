@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from engine import load_bundle
-from training.campaign import STATE, initial_config
+from training.campaign import STATE, initial_config, start_weights
 from training.data import iter_image_bytes, load_photos
 from training.export import export
 from training.scaling import LARGE, TINY, TINY_EXTRA, probe
@@ -78,7 +78,7 @@ def main(argv=None) -> None:
     if a.pack:
         print(f"{pack(a.data, a.out, a.max_mib)} photos in {a.out / 'photos.zip'}")
         return
-    init = a.init or (STATE if (STATE / "model.json").is_file() else Path("engine/weights"))
+    init = a.init or start_weights(STATE, Path("engine/weights"))
     print(f"candidate: {stretch(a.minutes, a.out, a.data, init, a.lr, a.run or a.out / 'run')}")
 
 
