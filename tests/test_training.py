@@ -127,6 +127,25 @@ def test_campaign_stretch_keeps_a_better_candidate_and_ships_only_past_the_gate(
     assert row["shipped"] == "no" and (shipped / "model.onnx").read_bytes() == before
 
 
+def test_a_stretch_past_the_gate_ships_the_model_files_and_keeps_the_model_card(photo_dir, tmp_path, weights_dir,
+                                                                                monkeypatch):
+    from training import campaign
+
+    shipped = campaign_shipped(weights_dir, tmp_path, class_weight=0.3)
+    (shipped / "MODEL_CARD.md").write_text("the shipped model's card")
+    state = tmp_path / "state"
+    monkeypatch.setattr(campaign, "gate", lambda candidate, baseline, val: (  # as if it passed
+        True, {"report": {"candidate": {"ours": {"auc_rebalanced": 0.8}}}}))
+    campaign.main(["--minutes", "0.02", "--state", str(state), "--ship", str(shipped), "--out", str(tmp_path / "run"),
+                   "--bins", str(tmp_path / "bins.json"), "--data", str(photo_dir), "--val", str(photo_dir / "a"),
+                   str(photo_dir / "b"), "--docs", str(tmp_path / "docs")])
+    assert (state / "class_head.safetensors").is_file()
+    for name in ("model.json", "model.onnx", "model.safetensors"):
+        assert (shipped / name).read_bytes() == (state / name).read_bytes()
+    assert (shipped / "MODEL_CARD.md").read_text() == "the shipped model's card"
+    assert not (shipped / "class_head.safetensors").exists()
+
+
 def test_the_campaign_state_carries_the_class_head_and_scores_runs_trained_elsewhere(photo_dir, bins_json, tmp_path,
                                                                                     weights_dir):
     import csv

@@ -32,7 +32,7 @@ from training.evaluate import evaluate, list_images
 from training.export import export
 from training.gate import MAX_PSNR_DROP, gate
 from training.scaling import LARGE, TINY, TINY_EXTRA, VAL, probe
-from training.train import CLASS_HEAD, Trainer, TrainConfig, save_class_head
+from training.train import Trainer, TrainConfig, save_class_head
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 STATE = Path(__file__).resolve().parent / "state"   # the campaign's latest weights, committed
@@ -205,10 +205,11 @@ def main(argv=None) -> None:
     meta["metrics"] = {"gate": figures, "chosen": {"temperature": t, "working_size": ws}}
     (state / "model.json").write_text(json.dumps(meta, indent=1))
     print(f"the campaign's state is now {state} (commit it)")
-    if passed:
-        shutil.rmtree(shipped)
-        shutil.copytree(state, shipped, ignore=shutil.ignore_patterns(CLASS_HEAD))
-        print(f"passes the ship gate: shipped to {shipped}")
+    if passed:  # the model files only: the shipped folder keeps its model card, the state its notes
+        bundle = load_bundle(state)
+        for path in (state / "model.json", bundle.onnx_path, bundle.safetensors_path):
+            shutil.copy2(path, shipped / path.name)
+        print(f"passes the ship gate: shipped to {shipped} (write its model card)")
     s = new[(ws, t)]
     record({"date": time.strftime("%Y-%m-%d"), "campaign": a.campaign, "steps": steps,
             "train_minutes": round(wall / 60, 1), "total_train_hours": round(hours, 3), "temperature": t,
