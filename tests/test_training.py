@@ -163,7 +163,8 @@ def test_the_campaign_state_carries_the_class_head_and_scores_runs_trained_elsew
         trained.class_head.weight.add_(1.0)
     trained.save()
     state = tmp_path / "state"
-    campaign.keep(tmp_path / "elsewhere", state, temperature=0.7, working_size=96, hours=1.5)
+    campaign.keep(tmp_path / "elsewhere", state, temperature=0.7, working_size=96, hours=1.5,
+                  head=tmp_path / "elsewhere")
     meta = json.loads((state / "model.json").read_text())
     assert (meta["temperature"], meta["working_size"], meta["training"]["total_train_hours"]) == (0.7, 96, 1.5)
     assert (state / CLASS_HEAD).is_file()
@@ -180,6 +181,80 @@ def test_the_campaign_state_carries_the_class_head_and_scores_runs_trained_elsew
                    "--val", str(photo_dir / "a"), str(photo_dir / "b"), "--docs", str(tmp_path / "docs")])
     (row,) = csv.DictReader(open(tmp_path / "docs" / "campaign.csv"))
     assert row["steps"] == "4" and json.loads((tmp_path / "state2" / "model.json").read_text())["training"]["steps"] == 4
+
+
+def local_hint_state(weights_dir, root, **recipe):
+    """weights_dir's automatic model with a local hint branch of random (as if trained) weights and a
+    training recipe that trained that branch frozen: the kind of state the campaign continues."""
+    from engine import load_bundle
+    from engine.model import ModelConfig, UNet, load_model
+    from engine.weights import save_bundle
+
+    bundle = load_bundle(weights_dir)
+    model = UNet(ModelConfig(bundle.bins.n, (8, 16, 32), 1, hints=True, hint_design="local"))
+    model.load_state_dict(load_model(bundle).state_dict(), strict=False)
+    torch.manual_seed(1)
+    for name, p in model.named_parameters():
+        if name.startswith("hint_"):
+            torch.nn.init.normal_(p, std=0.3)
+    save_bundle(model, bundle.bins, root, temperature=0.5, working_size=64)
+    meta = json.loads((root / "model.json").read_text())
+    meta["training"] = {"config": {"widths": [8, 16, 32], "bottleneck_blocks": 1, "batch": 4, "size": 32,
+                                   "loss": "ce", "lr": 3e-3, "hints": True, "hint_design": "local",
+                                   "freeze_automatic": True, "recolour": 0.5, "hint_point_weight": 10.0, **recipe},
+                        "wall_s": 60}
+    (root / "model.json").write_text(json.dumps(meta))
+    return root
+
+
+def test_a_hint_branch_starts_from_another_models_and_the_rest_from_init(photo_dir, tmp_path, weights_dir):
+    """hint_init: the branch a state trained on an earlier automatic model starts the branch of the
+    next one; every other tensor comes from --init."""
+    from engine import load_bundle
+    from engine.model import load_model
+
+    donor = local_hint_state(weights_dir, tmp_path / "donor")
+    auto = tmp_path / "auto"
+    (tmp_path / "bins.json").write_text(load_bundle(weights_dir).bins.to_json())
+    run = Trainer(config(photo_dir, tmp_path / "bins.json", tmp_path / "a", widths=(8, 16, 32), init=str(weights_dir),
+                         lr=0.05))
+    run.run()
+    export(tmp_path / "a", auto, temperature=0.5, working_size=64)
+    both = Trainer(config(photo_dir, tmp_path / "bins.json", tmp_path / "b", widths=(8, 16, 32), hints=True,
+                          hint_design="local", init=str(auto), hint_init=str(donor))).model.state_dict()
+    given, trained = load_model(load_bundle(donor)).state_dict(), load_model(load_bundle(auto)).state_dict()
+    assert all(torch.equal(both[k], given[k]) for k in given if k.startswith("hint_"))
+    assert all(torch.equal(both[k], trained[k]) for k in trained)
+    assert not all(torch.equal(given[k], trained[k]) for k in trained)  # (the two automatic models differ)
+    with pytest.raises(ValueError, match="no local hint inputs"):
+        Trainer(config(photo_dir, tmp_path / "bins.json", tmp_path / "c", widths=(8, 16, 32), hints=True,
+                       hint_design="local", init=str(auto), hint_init=str(weights_dir)))
+
+
+def test_a_stretch_from_a_frozen_hint_state_gives_the_new_automatic_model_its_branch_back(photo_dir, tmp_path,
+                                                                                          weights_dir):
+    """The automatic model trains, then the state's hint branch trains frozen on it: the new state
+    takes hints, computes exactly the stretch's automatic model without them, keeps the recipe
+    (so the next stretch goes on the same way) and carries the automatic run's class head."""
+    from training import campaign
+    from training.train import CLASS_HEAD
+
+    state = local_hint_state(weights_dir, tmp_path / "state", class_weight=0.3)
+    out = tmp_path / "run"
+    campaign.main(["--minutes", "0.02", "--hint-steps", "2", "--state", str(state), "--ship", str(weights_dir),
+                   "--out", str(out), "--bins", str(tmp_path / "bins.json"), "--data", str(photo_dir),
+                   "--val", str(photo_dir / "a"), str(photo_dir / "b"), "--docs", str(tmp_path / "docs")])
+    hint_cfg = json.loads((out / "hints" / "config.json").read_text())
+    assert (hint_cfg["init"], hint_cfg["hint_init"], hint_cfg["steps"]) == (str(out / "automatic"), str(state), 2)
+    meta = json.loads((state / "model.json").read_text())
+    assert meta["model"]["hints"] and meta["model"]["hint_design"] == "local"
+    assert meta["training"]["config"]["freeze_automatic"] and meta["training"]["config"]["class_weight"] == 0.3
+    y = np.random.default_rng(4).random((1, 1, 32, 32), np.float32)
+    new, automatic = Colorizer(state, backend="onnx").net, Colorizer(out / "automatic", backend="onnx").net
+    assert new.takes_hints and np.array_equal(new(y), automatic(y))
+    head = torch.load(out / "run" / "checkpoint.pt", weights_only=True)["class_head"]
+    from safetensors.torch import load_file
+    assert all(torch.equal(v, head[k]) for k, v in load_file(state / CLASS_HEAD).items())
 
 
 def test_a_stretch_elsewhere_continues_the_state_with_its_recipe(photo_dir, tmp_path, weights_dir):

@@ -8,6 +8,11 @@ head beside them, are the whole state, so no optimiser state lives in the reposi
 continues an interrupted stretch from its run folder; `--candidate RUN` instead scores a run trained
 elsewhere (on a GPU by training.stretch, or the ablation's long pair) as a stretch.
 
+A state whose hint branch was trained frozen on its automatic model (the way that keeps a corrected
+hint's colour; docs/hints.md) continues as that automatic model; then the branch, starting from the
+state's, trains frozen again on the new automatic model for `--hint-steps`, so every stretch leaves
+one model for automatic colours and hints.
+
 Then it picks the default temperature and working size on the "select" half of the validation
 photos and compares with the state on the same grid (the gain is the stop rule's measure). The
 candidate becomes the new state (commit it: the chain goes on from every stretch) and replaces the
@@ -70,7 +75,12 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
         weights = init
     else:  # a run folder: export its checkpoint first
         saved = json.loads((init / "config.json").read_text())
-        weights = export(init, out / "init-weights", temperature=0.5, working_size=128).root
+        bundle = export(init, out / "init-weights", temperature=0.5, working_size=128)
+        # a run trained for the campaign elsewhere (the ablation's long pair) counts in its hours
+        bundle.meta["training"]["total_train_hours"] = round(
+            campaign_hours(Path(saved["init"])) + bundle.meta["training"]["wall_s"] / 3600, 3)
+        (bundle.root / "model.json").write_text(json.dumps(bundle.meta, indent=1))
+        weights = bundle.root
     cfg = TrainConfig.from_dict(saved, bins=bins, data=data, out=str(out / "run"), init=str(weights),
                                 precision="auto", warmup=200)
     return (cfg.automatic() if cfg.freeze_automatic else cfg), weights
@@ -83,6 +93,8 @@ def start_weights(state: Path, shipped: Path) -> Path:
 
 def campaign_hours(weights: Path) -> float:
     """Hours of campaign training behind a weights folder (0 for weights no campaign trained)."""
+    if not (weights / "model.json").is_file():
+        return 0.0
     return load_bundle(weights).meta.get("training", {}).get("total_train_hours", 0.0)
 
 
@@ -122,8 +134,9 @@ def record(row: dict, docs: Path) -> None:
     plt.close(fig)
 
 
-def train_stretch(a, out: Path, start: Path) -> tuple[Path, int, float, Path]:
-    """Train this stretch (or resume it); returns (run folder, steps, wall seconds, the weights it started from)."""
+def train_stretch(a, out: Path, start: Path) -> tuple[Path, int, float, Path, object]:
+    """Train this stretch (or resume it); returns (run folder, steps, wall seconds, the weights it
+    started from, the decoded photos)."""
     session_path = out / "session.json"
     if a.resume and session_path.exists():
         session = json.loads(session_path.read_text())
@@ -141,15 +154,36 @@ def train_stretch(a, out: Path, start: Path) -> tuple[Path, int, float, Path]:
     print(photos.summary(), f"| {cfg.steps} steps of {cfg.batch} ({session['images_per_s']:.0f} img/s measured)")
     trainer = Trainer(cfg, resume=a.resume)
     trainer.run(photos=photos)
-    return Path(cfg.out), trainer.step, trainer.wall, Path(session["start"])
+    return Path(cfg.out), trainer.step, trainer.wall, Path(session["start"]), photos
 
 
-def keep(run: Path, state: Path, temperature: float, working_size: int, hours: float) -> None:
-    """Write a run's weights (and its class-label head, for the next stretch) as the campaign's state."""
+def hint_pass(a, out: Path, run: Path, start: Path, photos=None) -> tuple[Path, float] | None:
+    """Give an automatic stretch back the hint branch of the state it continued: a state whose branch
+    was trained frozen (the way that keeps a corrected hint's colour, docs/hints.md) trains it again,
+    frozen, on the new automatic model for --hint-steps, starting from the state's branch. Returns
+    (the hint run, its wall seconds), or None when the state has no frozen branch or the run has hints."""
+    saved = load_bundle(start).meta.get("training", {}).get("config", {})
+    if not saved.get("freeze_automatic") or json.loads((run / "config.json").read_text()).get("hints"):
+        return None
+    hint_run = out / "hints"
+    if a.resume and (hint_run / "checkpoint.pt").is_file():
+        trainer = Trainer(TrainConfig.from_dict(json.loads((hint_run / "config.json").read_text())), resume=True)
+    else:
+        automatic = export(run, out / "automatic", temperature=0.5, working_size=128).root
+        cfg = TrainConfig.from_dict(saved, init=str(automatic), hint_init=str(start), out=str(hint_run),
+                                    bins=a.bins, data=a.data, steps=a.hint_steps, warmup=100, precision="auto")
+        trainer = Trainer(cfg)
+    trainer.run(photos=photos)
+    return hint_run, trainer.wall
+
+
+def keep(run: Path, state: Path, temperature: float, working_size: int, hours: float, head: Path) -> None:
+    """Write a run's weights (and the class-label head of the automatic run `head`, for the next
+    stretch) as the campaign's state."""
     bundle = export(run, state, temperature=temperature, working_size=working_size)
     bundle.meta["training"]["total_train_hours"] = round(hours, 3)
     (state / "model.json").write_text(json.dumps(bundle.meta, indent=1))
-    save_class_head(run, state)
+    save_class_head(head, state)
 
 
 def main(argv=None) -> None:
@@ -157,12 +191,15 @@ def main(argv=None) -> None:
     p.add_argument("--minutes", type=float, default=120, help="training budget of this stretch")
     p.add_argument("--state", default=str(STATE), help="the campaign's latest weights (committed)")
     p.add_argument("--init", default=None, help="weights folder or training run to continue (default: --state, "
-                   "or --ship before the first stretch)")
+                   "or --ship before the first stretch); with --candidate, the state that run continued (default: "
+                   "its own init)")
     p.add_argument("--candidate", default=None, metavar="RUN", help="score this run folder (trained elsewhere) "
                    "as the stretch instead of training")
     p.add_argument("--out", default="runs/campaign", help="this stretch's run folder")
     p.add_argument("--bins", default="runs/bins.json", help="bins JSON (written from the start weights if missing)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the run's own)")
+    p.add_argument("--hint-steps", type=int, default=2000, help="steps of the frozen hint pass that gives an "
+                   "automatic stretch back the state's hint branch")
     p.add_argument("--resume", action="store_true", help="continue an interrupted stretch in --out")
     p.add_argument("--ship", default="engine/weights", help="the shipped weights: the gate's baseline")
     p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE], help="training photos (folders, zips)")
@@ -181,10 +218,17 @@ def main(argv=None) -> None:
     if a.candidate:  # trained elsewhere: its checkpoint says how long, its config where it started
         run = Path(a.candidate)
         ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-        steps, wall, start = ckpt["step"], ckpt["wall"], Path(ckpt["config"]["init"])
+        steps, wall = ckpt["step"], ckpt["wall"]
+        start = Path(a.init or ckpt["config"]["init"])
         del ckpt
+        photos = None
     else:
-        run, steps, wall, start = train_stretch(a, out, start)
+        run, steps, wall, start, photos = train_stretch(a, out, start)
+    automatic_run = run
+    if hinted := hint_pass(a, out, run, start, photos):
+        run, hint_wall = hinted
+        wall += hint_wall
+    del photos
     candidate = out / "candidate"
     if candidate.exists():
         shutil.rmtree(candidate)
@@ -199,7 +243,7 @@ def main(argv=None) -> None:
     # the chain goes on from every stretch (a warm restart from an older state would waste this
     # one's training); the gain is the stop rule's measure
     hours = campaign_hours(start) + wall / 3600
-    keep(run, state, t, ws, hours)
+    keep(run, state, t, ws, hours, head=automatic_run)
     passed, figures = gate(state, shipped, a.val)
     meta = json.loads((state / "model.json").read_text())
     meta["metrics"] = {"gate": figures, "chosen": {"temperature": t, "working_size": ws}}

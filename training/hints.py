@@ -205,6 +205,8 @@ def main(argv=None) -> None:
                    help="share of the hinted crops with a recoloured region (default: --init's, else 0)")
     p.add_argument("--freeze-automatic", action="store_true",
                    help="train only the hint inputs: with no hints the model is exactly --init's (local design)")
+    p.add_argument("--hint-init", default=None, metavar="WEIGHTS",
+                   help="start the hint inputs from this model's (its branch, trained on an earlier automatic model)")
     p.add_argument("--hint-point-weight", type=float, default=None,
                    help="extra loss weight at the hinted pixels (default: --init's, else 0)")
     p.add_argument("--eval", nargs="*", default=None, metavar="WEIGHTS",
@@ -266,7 +268,7 @@ def main(argv=None) -> None:
                   recolour=cfg.recolour if a.recolour is None else a.recolour,
                   teacher=teacher, distill_sizes=(128, 160) if teacher else (), freeze_automatic=a.freeze_automatic,
                   hint_point_weight=cfg.hint_point_weight if a.hint_point_weight is None else a.hint_point_weight,
-                  steps=steps, lr=a.lr, warmup=100, precision="auto")
+                  steps=steps, lr=a.lr, warmup=100, precision="auto", hint_init=a.hint_init)
     Trainer(cfg).run(a.minutes * 1.2)
 
 

@@ -70,6 +70,8 @@ class TrainConfig:
     hint_design: str = "stem"        # where the hints enter the model (engine/model.py): "stem" or "local"
     recolour: float = 0.0            # share of the hinted crops with a region recoloured (training/data.py)
     freeze_automatic: bool = False   # train the hint inputs only: the automatic part (norms too) stays as --init's
+    hint_init: str | None = None     # hint inputs start from this weights folder's (a branch trained on an
+                                     # earlier automatic model), the rest from --init
     hint_point_weight: float = 0.0   # extra loss weight where a hint is: its colour must come out there
     teacher: str | None = None       # hint models: crops without hints learn this automatic model's output
     distill_sizes: tuple = ()        # with a teacher: also match it on a few hint-free photos at these
@@ -86,7 +88,7 @@ class TrainConfig:
         """This config for the automatic model alone: without the hint inputs and the settings that
         only train them (a hint model's saved config, continued by an automatic campaign)."""
         return replace(self, hints=False, teacher=None, distill_sizes=(), recolour=0.0, freeze_automatic=False,
-                       hint_point_weight=0.0)
+                       hint_point_weight=0.0, hint_init=None)
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -396,6 +398,12 @@ def initial_state(cfg: TrainConfig, model: UNet) -> dict:
     new = ("hint_", "grown.")
     if missing := [k for k in state if k not in start and not k.startswith(new)]:
         raise ValueError(f"{cfg.init} does not fit this model: it has no {missing[:3]}")
+    if cfg.hint_init:
+        donor = load_bundle(cfg.hint_init)
+        given = ModelConfig.from_dict(donor.model)
+        if not (cfg.hints and given.hints and given.hint_design == cfg.hint_design):
+            raise ValueError(f"{cfg.hint_init} has no {cfg.hint_design} hint inputs to start this model's from")
+        start.update({k: v for k, v in load_model(donor).state_dict().items() if k.startswith("hint_")})
     return {**state, **start}
 
 
