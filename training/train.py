@@ -387,7 +387,7 @@ def initial_state(cfg: TrainConfig, model: UNet) -> dict:
     always; its hint inputs only into a model of the same hint design. Other hint inputs and grown
     blocks keep model's own (zero where they join the network), so a hint model starts as the
     automatic one, a grown model as the one it grew from, and a hint model's automatic part may
-    start an automatic one."""
+    start an automatic one. With cfg.hint_init the hint inputs come from that model instead."""
     bundle = load_bundle(cfg.init)
     saved = ModelConfig.from_dict(bundle.model)
     carry = cfg.hints and saved.hints and saved.hint_design == cfg.hint_design
