@@ -266,7 +266,9 @@ def test_a_stretch_elsewhere_continues_the_state_with_its_recipe(photo_dir, tmp_
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     assert cfg["init"] == str(state) and cfg["steps"] >= 1
     assert (cfg["class_weight"], cfg["lam"], cfg["large_fraction"], cfg["zoom"]) == (0.3, 0.7, 0.1, False)
-    assert Colorizer(candidate, backend="onnx").bundle.meta["training"]["steps"] == cfg["steps"]
+    # the candidate is what was trained (on a busy machine the time margin may stop it short of the schedule)
+    trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"]
+    assert trained >= 1 and Colorizer(candidate, backend="onnx").bundle.meta["training"]["steps"] == trained
 
 
 def test_campaign_chooses_the_best_setting_within_the_psnr_limit():
