@@ -94,11 +94,16 @@ def campaign_shipped(weights_dir, tmp_path, **config):
 
     shipped = tmp_path / "shipped"
     shutil.copytree(weights_dir, shipped)
-    meta = json.loads((shipped / "model.json").read_text())
+    return with_recipe(shipped, **config)
+
+
+def with_recipe(weights, **config):
+    """Give a test weights folder's model.json a tiny training recipe to continue."""
+    meta = json.loads((weights / "model.json").read_text())
     meta["training"] = {"config": {"widths": [8, 16, 32], "bottleneck_blocks": 1, "batch": 4, "size": 32,
                                    "loss": "ce", "lr": 3e-3, **config}, "wall_s": 60}
-    (shipped / "model.json").write_text(json.dumps(meta))
-    return shipped
+    (weights / "model.json").write_text(json.dumps(meta))
+    return weights
 
 
 def test_campaign_stretch_keeps_a_better_candidate_and_ships_only_past_the_gate(photo_dir, bins_json, tmp_path,
@@ -198,13 +203,8 @@ def local_hint_state(weights_dir, root, **recipe):
         if name.startswith("hint_"):
             torch.nn.init.normal_(p, std=0.3)
     save_bundle(model, bundle.bins, root, temperature=0.5, working_size=64)
-    meta = json.loads((root / "model.json").read_text())
-    meta["training"] = {"config": {"widths": [8, 16, 32], "bottleneck_blocks": 1, "batch": 4, "size": 32,
-                                   "loss": "ce", "lr": 3e-3, "hints": True, "hint_design": "local",
-                                   "freeze_automatic": True, "recolour": 0.5, "hint_point_weight": 10.0, **recipe},
-                        "wall_s": 60}
-    (root / "model.json").write_text(json.dumps(meta))
-    return root
+    return with_recipe(root, hints=True, hint_design="local", freeze_automatic=True, recolour=0.5,
+                       hint_point_weight=10.0, **recipe)
 
 
 def test_a_hint_branch_starts_from_another_models_and_the_rest_from_init(photo_dir, tmp_path, weights_dir):

@@ -77,9 +77,7 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
         saved = json.loads((init / "config.json").read_text())
         bundle = export(init, out / "init-weights", temperature=0.5, working_size=128)
         # a run trained for the campaign elsewhere (the ablation's long pair) counts in its hours
-        bundle.meta["training"]["total_train_hours"] = round(
-            campaign_hours(Path(saved["init"])) + bundle.meta["training"]["wall_s"] / 3600, 3)
-        (bundle.root / "model.json").write_text(json.dumps(bundle.meta, indent=1))
+        write_hours(bundle, campaign_hours(Path(saved["init"])) + bundle.meta["training"]["wall_s"] / 3600)
         weights = bundle.root
     cfg = TrainConfig.from_dict(saved, bins=bins, data=data, out=str(out / "run"), init=str(weights),
                                 precision="auto", warmup=200)
@@ -89,6 +87,12 @@ def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[T
 def start_weights(state: Path, shipped: Path) -> Path:
     """What a stretch continues: the campaign's state, or the shipped weights before its first stretch."""
     return state if (state / "model.json").is_file() else shipped
+
+
+def write_hours(bundle, hours: float) -> None:
+    """Record the campaign hours behind an exported weights bundle in its model.json."""
+    bundle.meta["training"]["total_train_hours"] = round(hours, 3)
+    (bundle.root / "model.json").write_text(json.dumps(bundle.meta, indent=1))
 
 
 def campaign_hours(weights: Path) -> float:
@@ -180,9 +184,7 @@ def hint_pass(a, out: Path, run: Path, start: Path, photos=None) -> tuple[Path, 
 def keep(run: Path, state: Path, temperature: float, working_size: int, hours: float, head: Path) -> None:
     """Write a run's weights (and the class-label head of the automatic run `head`, for the next
     stretch) as the campaign's state."""
-    bundle = export(run, state, temperature=temperature, working_size=working_size)
-    bundle.meta["training"]["total_train_hours"] = round(hours, 3)
-    (state / "model.json").write_text(json.dumps(bundle.meta, indent=1))
+    write_hours(export(run, state, temperature=temperature, working_size=working_size), hours)
     save_class_head(head, state)
 
 
