@@ -49,31 +49,31 @@ class Canvas:
         """Luminance at the chroma's resolution (h, w), in [0, 1]: the guided filter's guide."""
         return resize(self.fine, h, w)
 
-    def rgb(self, uv: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
+    def rgb(self, uv: np.ndarray, guide: np.ndarray | None = None, weight: np.ndarray | None = None) -> np.ndarray:
         """Low-resolution chroma (h, w, 2) on the full-resolution luminance: RGB (H, W, 3) at the
-        source's depth (uint8, uint16, or float32 in [0, 1])."""
+        source's depth (uint8, uint16, or float32 in [0, 1]); weight (h, w) as guided_coefficients'."""
         uv = np.ascontiguousarray(uv, np.float32)
-        coef = guided_coefficients(self.guide(*uv.shape[:2]) if guide is None else guide, uv)
+        coef = guided_coefficients(self.guide(*uv.shape[:2]) if guide is None else guide, uv, weight)
         dtype = np.float32 if self.picture.maxval == 1.0 else self.picture.samples.dtype
         return render(self.luminance, coef, self.picture.maxval, dtype, self.fine)
 
-    def render(self, uv: np.ndarray, guide: np.ndarray | None = None):
+    def render(self, uv: np.ndarray, guide: np.ndarray | None = None, weight: np.ndarray | None = None):
         """The colorized image in the kind of the input (PIL or numpy), alpha restored."""
-        return from_picture(self.rgb(uv, guide), self.picture)
+        return from_picture(self.rgb(uv, guide, weight), self.picture)
 
     def save(self, uv: np.ndarray, dst: str | os.PathLike, quality: int = DEFAULT_QUALITY,
-             overwrite: bool | None = None) -> None:
+             overwrite: bool | None = None, weight: np.ndarray | None = None) -> None:
         """Write the colorized image atomically at the source's depth where the format allows
         (16-bit PNG and TIFF; float sources are stored as 16-bit), with the source file's ICC
         profile, resolution and EXIF (Picture.meta) as far as the format allows. overwrite as in
-        Prediction.save: None never replaces the source file itself."""
+        Prediction.save: None never replaces the source file itself; weight as rgb's."""
         pic = self.picture
         if overwrite is None:
             if pic.source is not None and _same_file(pic.source, dst):
                 raise ColorizeError(f"{dst} is the photo's own file: it is kept (pass overwrite=True to replace "
                                     "the original)", "output")
             overwrite = True
-        rgb = self.rgb(uv)
+        rgb = self.rgb(uv, weight=weight)
         if rgb.dtype == np.uint8:
             write_image(from_picture(rgb, pic), dst, quality=quality, overwrite=overwrite, meta=pic.meta)
             return

@@ -5,6 +5,11 @@ Hints come as points `(x, y, colour)` in image pixels or as a hint image: RGBA, 
 colour dabs on transparency. Either way they become three planes at the network's input size:
 the hints' chroma U, V and a mask that is 1 where a hint is, as the model was trained with
 (training/hints.py). Only a hint's chroma counts: the photo keeps its own luminance.
+
+The network spreads a hint's colour; the rendering keeps it where it was put (hint_cells): the
+hinted cells of the network's output take the hint's chroma and weigh HINT_WEIGHT times more in
+the guided filter that puts the colour on the full-resolution luminance. Without that the filter
+averaged a corrected colour with the network's guesses around it (docs/hints.md).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from .color import parse_colour, rgb_to_yuv
 from .errors import ColorizeError
 
 POINT_PATCH = 3  # a point covers this many pixels square at the network's input size (as in training)
+HINT_WEIGHT = 24  # a wholly hinted cell counts as much as the other 24 cells of its 5x5 filter window together
 
 
 @dataclass(frozen=True)
@@ -94,3 +100,14 @@ def hint_planes(hints, image_hw: tuple[int, int], work_hw: tuple[int, int]) -> n
     planes[:2][:, mask] = (weighted[mask] / cover[mask, None]).T
     planes[2][mask] = 1
     return planes[None]
+
+
+def hint_cells(planes: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Hint planes (3, H, W) at the network's input size -> at its output grid `shape` (h, w): the
+    hints' chroma (h, w, 2) and the share of each cell that is hinted (h, w), 0 where none is."""
+    h, w = shape
+    mask = np.ascontiguousarray(planes[2])
+    cover = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA)
+    uv = np.stack([cv2.resize(np.ascontiguousarray(planes[c] * mask), (w, h), interpolation=cv2.INTER_AREA)
+                   for c in range(2)], axis=-1)
+    return uv / np.maximum(cover, 1e-6)[..., None], cover

@@ -11,6 +11,7 @@ import numpy as np
 from .canvas import Canvas
 from .color import ChromaBins, annealed_mean, softmax, yuv_to_rgb
 from .errors import ColorizeError
+from .hints import HINT_WEIGHT, hint_cells
 from .reference import Reference, check_strength
 from .settings import DEFAULT_QUALITY, DEFAULT_REFERENCE_STRENGTH
 
@@ -24,6 +25,7 @@ class Prediction:
     bins: ChromaBins        # the model's colour bins: UV centres, prior, bin size
     temperature: float      # the default used by render()
     bias: np.ndarray | None = None  # (n_bins,) added to every pixel's logits: a reference's pull
+    hints: np.ndarray | None = None  # (3, 2h, 2w) the hint planes the network was given (engine/hints.py)
 
     def __repr__(self) -> str:
         h, w = self.canvas.luminance.shape
@@ -44,9 +46,20 @@ class Prediction:
         return softmax(self.scores, axis=0)
 
     def chroma(self, temperature: float | None = None) -> np.ndarray:
-        """Annealed-mean UV at low resolution, (h, w, 2)."""
+        """Annealed-mean UV at low resolution, (h, w, 2); hinted cells take their hint's colour."""
         t = self.temperature if temperature is None else temperature
-        return np.moveaxis(annealed_mean(self.scores, self.bins.centers, t, axis=0), 0, -1)
+        uv = np.moveaxis(annealed_mean(self.scores, self.bins.centers, t, axis=0), 0, -1)
+        if self.hints is None:
+            return uv
+        hint_uv, cover = hint_cells(self.hints, uv.shape[:2])
+        return uv + cover[..., None] * (hint_uv - uv)
+
+    def weight(self) -> np.ndarray | None:
+        """How much each low-resolution cell counts in the guided filter: hinted cells more (None:
+        all alike)."""
+        if self.hints is None:
+            return None
+        return 1 + HINT_WEIGHT * hint_cells(self.hints, self.logits.shape[1:])[1]
 
     def guide(self) -> np.ndarray:
         """Luminance at the chroma's resolution, (h, w) in [0, 1]: the guided filter's guide."""
@@ -54,7 +67,7 @@ class Prediction:
 
     def render(self, temperature: float | None = None):
         """The colorized image at full resolution, in the kind of the input (PIL or numpy)."""
-        return self.canvas.render(self.chroma(temperature))
+        return self.canvas.render(self.chroma(temperature), weight=self.weight())
 
     def save(self, dst: str | os.PathLike, temperature: float | None = None, quality: int = DEFAULT_QUALITY,
              overwrite: bool | None = None) -> None:
@@ -62,7 +75,7 @@ class Prediction:
         sources stay 16-bit in PNG and TIFF. overwrite: None replaces an existing dst unless it is
         the photo's own file (the original is never lost by accident), True replaces even that,
         False keeps any existing dst (OutputExists)."""
-        self.canvas.save(self.chroma(temperature), dst, quality, overwrite)
+        self.canvas.save(self.chroma(temperature), dst, quality, overwrite, weight=self.weight())
 
     def with_reference(self, reference, strength: float = DEFAULT_REFERENCE_STRENGTH) -> "Prediction":
         """The same network output pulled toward a reference photo (path, PIL, numpy RGB) or palette

@@ -47,21 +47,24 @@ def resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
     return out.astype(np.float32) * np.float32(1 / 255) if out.dtype == np.uint8 else out
 
 
-def guided_coefficients(guide: np.ndarray, uv: np.ndarray) -> np.ndarray:
+def guided_coefficients(guide: np.ndarray, uv: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     """Fast guided filter (He & Sun 2015) at low resolution: uv ~ a * Y + b in every window.
 
     guide (h, w), uv (h, w, 2) -> coefficients (h, w, 4) = [a_u, b_u, a_v, b_v], which are smooth
     and can be upsampled, then applied to the full-resolution Y so colour edges follow image edges.
+    weight (h, w), optional: how much each pixel counts in its windows' fits (a weighted least
+    squares fit per window; the user's hints weigh more than the network's guesses around them).
     """
     k = (2 * GUIDE_RADIUS + 1,) * 2
     box = lambda x: cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    mean_i = box(guide)
-    var_i = box(guide * guide) - mean_i * mean_i
+    mean = box if weight is None else (lambda x, norm=box(weight): box(weight * x) / norm)
+    mean_i = mean(guide)
+    var_i = mean(guide * guide) - mean_i * mean_i
     out = []
     for c in range(2):
         p = np.ascontiguousarray(uv[..., c])
-        mean_p = box(p)
-        a = (box(guide * p) - mean_i * mean_p) / (var_i + GUIDE_EPS)
+        mean_p = mean(p)
+        a = (mean(guide * p) - mean_i * mean_p) / (var_i + GUIDE_EPS)
         b = mean_p - a * mean_i
         out += [box(a), box(b)]
     return np.stack(out, axis=-1).astype(np.float32)

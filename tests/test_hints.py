@@ -242,3 +242,32 @@ def test_photo_locality_tells_a_local_hint_from_a_global_one():
         assert np.isnan(deaf["ratio"]) and deaf["hint_ab_error"] > 25  # a hint ignored is not reproduced
         # the hint is the truth at its point, turned
         assert np.abs(np.array(local["hint"]) - turned_colour(truth[0, int(local["x"])]) * 255).max() <= 3
+
+
+def test_the_rendering_keeps_a_hints_colour_where_it_was_put():
+    """A network that follows a red hint only over the 5x5 cells around it, blue beyond: at the
+    hint's pixels the guided filter, fitting its 5x5-cell windows to the red and the blue alike,
+    used to leave the red half way to the blue; the hint's cells now weigh more and keep most of
+    it. Away from the hint nothing changes."""
+    from engine import Canvas, Prediction, load_bundle
+    from engine.render import guided_coefficients
+
+    bins = load_bundle("engine/weights").bins
+    red = uv_of((0xc0, 0x20, 0x20))
+    nearest = lambda rgb: int(np.argmin(np.linalg.norm(bins.centers - uv_of(rgb), axis=1)))  # noqa: E731
+    logits = np.zeros((len(bins.centers), 32, 32), np.float32)  # (n_bins, 32, 32): a 64-pixel working size
+    logits[nearest((40, 60, 200))] = 30.0
+    logits[:, 14:19, 14:19] = 0.0
+    logits[nearest((0xc0, 0x20, 0x20)), 14:19, 14:19] = 30.0
+    grey = np.tile(np.linspace(90, 160, 256, dtype=np.float32).astype(np.uint8), (256, 1))
+    canvas = Canvas.of(np.repeat(grey[..., None], 3, axis=2))
+    planes = hint_planes([(130, 130, "#c02020")], (256, 256), (64, 64))[0]  # cell (16, 16) = pixels 128-135
+    uv = lambda pred: rgb_to_yuv(np.asarray(pred.render(), np.float32) / 255)[..., 1:]  # noqa: E731
+    before, after = uv(Prediction(logits, canvas, bins, 0.5)), uv(Prediction(logits, canvas, bins, 0.5, hints=planes))
+    off = lambda out: float(np.linalg.norm(out[128:136, 128:136] - red, axis=-1).mean())  # noqa: E731
+    assert off(after) < 0.5 * off(before) and off(before) > 0.2, (off(after), off(before))
+    np.testing.assert_allclose(after[:64], before[:64], atol=1e-2)     # a quarter of the photo away: untouched
+    guide = np.random.default_rng(0).random((20, 30), np.float32)
+    chroma = np.stack([guide ** 2, 1 - guide], axis=-1)
+    np.testing.assert_allclose(guided_coefficients(guide, chroma, np.ones((20, 30), np.float32)),
+                               guided_coefficients(guide, chroma), atol=1e-4)  # equal weights: the plain filter

@@ -151,6 +151,30 @@ def test_a_stretch_past_the_gate_ships_the_model_files_and_keeps_the_model_card(
     assert not (shipped / "class_head.safetensors").exists()
 
 
+def test_the_gate_ships_a_candidate_only_when_it_passes(tmp_path, weights_dir, hint_weights_dir, monkeypatch):
+    """`python -m training.gate CANDIDATE --ship`: the figures go into the candidate's model.json
+    either way; the model files replace the baseline's only when every test passes."""
+    import shutil
+
+    from training import gate
+
+    candidate, shipped = tmp_path / "candidate", tmp_path / "shipped"
+    shutil.copytree(hint_weights_dir, candidate)
+    shutil.copytree(weights_dir, shipped)
+    (shipped / "MODEL_CARD.md").write_text("the shipped model's card")
+    before = (shipped / "model.onnx").read_bytes()
+    for passed in (False, True):
+        monkeypatch.setattr(gate, "gate", lambda c, b, v, passed=passed: (passed, {"report": {"passed": passed}}))
+        with pytest.raises(SystemExit) as end:
+            gate.main([str(candidate), "--baseline", str(shipped), "--ship"])
+        assert end.value.code == (0 if passed else 1)
+        assert json.loads((candidate / "model.json").read_text())["metrics"]["gate"] == {"report": {"passed": passed}}
+        assert ((shipped / "model.onnx").read_bytes() == before) != passed
+    for name in ("model.json", "model.onnx", "model.safetensors"):
+        assert (shipped / name).read_bytes() == (candidate / name).read_bytes()
+    assert (shipped / "MODEL_CARD.md").read_text() == "the shipped model's card"
+
+
 def test_the_campaign_state_carries_the_class_head_and_scores_runs_trained_elsewhere(photo_dir, bins_json, tmp_path,
                                                                                     weights_dir):
     import csv

@@ -35,7 +35,7 @@ from engine import Colorizer, load_bundle
 from training.data import load_photos
 from training.evaluate import evaluate, list_images
 from training.export import export
-from training.gate import MAX_PSNR_DROP, gate
+from training.gate import MAX_PSNR_DROP, gate, record_and_ship
 from training.scaling import LARGE, TINY, TINY_EXTRA, VAL, probe
 from training.train import Trainer, TrainConfig, save_class_head
 
@@ -247,15 +247,8 @@ def main(argv=None) -> None:
     hours = campaign_hours(start) + wall / 3600
     keep(run, state, t, ws, hours, head=automatic_run)
     passed, figures = gate(state, shipped, a.val)
-    meta = json.loads((state / "model.json").read_text())
-    meta["metrics"] = {"gate": figures, "chosen": {"temperature": t, "working_size": ws}}
-    (state / "model.json").write_text(json.dumps(meta, indent=1))
+    record_and_ship(state, figures, {"temperature": t, "working_size": ws}, passed, shipped)
     print(f"the campaign's state is now {state} (commit it)")
-    if passed:  # the model files only: the shipped folder keeps its model card, the state its notes
-        bundle = load_bundle(state)
-        for path in (state / "model.json", bundle.onnx_path, bundle.safetensors_path):
-            shutil.copy2(path, shipped / path.name)
-        print(f"passes the ship gate: shipped to {shipped} (write its model card)")
     s = new[(ws, t)]
     record({"date": time.strftime("%Y-%m-%d"), "campaign": a.campaign, "steps": steps,
             "train_minutes": round(wall / 60, 1), "total_train_hours": round(hours, 3), "temperature": t,

@@ -10,15 +10,17 @@ truth) stays on its object (issue 20's far/near ratio at most MAX_LOCALITY) with
 within MAX_HINT_AB at the point. The select half, the six outside photos and the Kodak photos
 (when `python -m training.sources kodak` has built them) are reported the same way (the issue asks
 to say plainly where they miss); they do not decide. Prints one line per test and writes every
-figure to `--json`; exit status 0 only when every report-half test passes.
+figure to `--json`; exit status 0 only when every report-half test passes. With `--ship`, a candidate
+that passes gets the figures in its model.json and replaces the shipped model's files.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
-from engine import Colorizer
+from engine import Colorizer, load_bundle
 from training.evaluate import evaluate, list_images, outside_photos
 from training.scaling import VAL
 
@@ -100,14 +102,31 @@ def gate(candidate: Path, baseline: Path, val: list[str]) -> tuple[bool, dict]:
     return passed, figures
 
 
+def record_and_ship(candidate: Path, figures: dict, chosen: dict | None, passed: bool, shipped: Path) -> None:
+    """Write the gate's figures (and the chosen temperature and working size) into the candidate's
+    model.json; if it passed, copy its model files into `shipped` (which keeps its model card)."""
+    meta = json.loads((candidate / "model.json").read_text())
+    meta["metrics"] = {**meta.get("metrics", {}), "gate": figures, **({"chosen": chosen} if chosen else {})}
+    (candidate / "model.json").write_text(json.dumps(meta, indent=1))
+    if passed:
+        bundle = load_bundle(candidate)
+        for path in (candidate / "model.json", bundle.onnx_path, bundle.safetensors_path):
+            shutil.copy2(path, shipped / path.name)
+        print(f"passes the ship gate: shipped to {shipped} (write its model card)")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("candidate", help="weights folder, exported at the temperature and working size it would ship with")
     p.add_argument("--baseline", default="engine/weights", help="weights folder to beat (no hints)")
     p.add_argument("--val", nargs="+", default=VAL, help="validation photo folders (select/report halves)")
     p.add_argument("--json", default=None, help="write every figure here")
+    p.add_argument("--ship", action="store_true", help="record the figures in the candidate's model.json and, "
+                   "if it passes, copy its model files over the baseline's")
     a = p.parse_args(argv)
     passed, figures = gate(Path(a.candidate), Path(a.baseline), a.val)
+    if a.ship:
+        record_and_ship(Path(a.candidate), figures, None, passed, Path(a.baseline))
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({"passed": passed, **figures}, indent=1))

@@ -142,7 +142,8 @@ def context_probe(weights, mode: str) -> tuple[Predict, int]:
                     logits = model(y, planes if mode == "frozen" else None)
                 finally:
                     hook.remove()
-        return Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature)
+        return Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature,
+                          hints=None if planes is None else planes[0].numpy())
 
     return predict, bundle.working_size
 
