@@ -231,11 +231,14 @@ def test_training_examples_are_seeded_and_recolour_only_hinted_crops(monkeypatch
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not np.array_equal(first[0], other[0])
     # recolour 0: exactly training_hints's hints and the truth, as before
-    hints, target, recoloured = examples(3, 0.0)
+    hints, target, regions = examples(3, 0.0)
     assert np.array_equal(hints, data.training_hints(yuv[..., 1:], np.random.default_rng(3)))
-    assert np.array_equal(target, yuv[..., 1:]) and not recoloured.any()
-    # recolour 1: every crop with hints is recoloured, every crop without stays as it was
-    hints, target, recoloured = examples(3, 1.0)
+    assert np.array_equal(target, yuv[..., 1:]) and not regions.any()
+    # recolour 1: every crop with hints is recoloured, in its region only; every crop without stays as it was
+    hints, target, regions = examples(3, 1.0)
+    recoloured = regions.any(axis=(1, 2))
+    changed = np.abs(target - yuv[..., 1:]).max(-1) > 1e-6
+    assert not changed[~regions].any() and changed[regions].mean() > 0.9
     none = ~hints[:, 2].any(axis=(1, 2))
     assert none.any() and (~none).any() and np.array_equal(recoloured, ~none)
     assert np.array_equal(target[none], yuv[none, ..., 1:]) and not np.array_equal(target[~none], yuv[~none, ..., 1:])

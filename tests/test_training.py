@@ -504,6 +504,26 @@ def test_the_hint_point_weight_counts_the_hinted_pixels_more_and_nothing_else(ph
         assert weighted.loss(rgb) > plain.loss(rgb)
 
 
+def test_the_region_weight_counts_the_recoloured_regions_more_and_nothing_else(photo_dir, bins_json, tmp_path,
+                                                                               monkeypatch):
+    """region_weight scales the loss on the recoloured regions only: without recoloured crops the
+    loss is the same, with them larger."""
+    import training.data
+
+    rgb = torch.from_numpy(make_batch(load_photos([str(photo_dir)]), 4, 32, 0, 0, 0.3))
+    monkeypatch.setattr(training.data, "P_NONE", 0.0)
+    for recolour in (0.0, 1.0):
+        plain, weighted = (Trainer(config(photo_dir, bins_json, tmp_path / f"w{w}-{recolour}", hints=True,
+                                          hint_design="local", precision="fp32", recolour=recolour,
+                                          region_weight=w, seed=1)) for w in (0.0, 4.0))
+        weighted.model.load_state_dict(plain.model.state_dict())
+        with torch.no_grad():
+            if recolour:
+                assert weighted.loss(rgb) > plain.loss(rgb)
+            else:
+                assert torch.equal(weighted.loss(rgb), plain.loss(rgb))
+
+
 def test_the_ship_gate_needs_every_report_figure(photo_dir, weights_dir, hint_weights_dir, capsys):
     from training.gate import automatic_tests, gate
 

@@ -175,7 +175,8 @@ def hint_pass(a, out: Path, run: Path, start: Path, photos=None) -> tuple[Path, 
     else:
         automatic = export(run, out / "automatic", temperature=0.5, working_size=128).root
         cfg = TrainConfig.from_dict(saved, init=str(automatic), hint_init=str(start), out=str(hint_run),
-                                    bins=a.bins, data=a.data, steps=a.hint_steps, warmup=100, precision="auto")
+                                    bins=a.bins, data=a.data, steps=a.hint_steps, warmup=100, precision="auto",
+                                    **({} if a.region_weight is None else {"region_weight": a.region_weight}))
         trainer = Trainer(cfg)
     trainer.run(photos=photos)
     return hint_run, trainer.wall
@@ -202,6 +203,8 @@ def main(argv=None) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the run's own)")
     p.add_argument("--hint-steps", type=int, default=2000, help="steps of the frozen hint pass that gives an "
                    "automatic stretch back the state's hint branch")
+    p.add_argument("--region-weight", type=float, default=None, help="the hint pass's extra loss weight on "
+                   "recoloured regions (default: the state's branch's; docs/hints.md)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted stretch in --out")
     p.add_argument("--ship", default="engine/weights", help="the shipped weights: the gate's baseline")
     p.add_argument("--data", nargs="+", default=[TINY, TINY_EXTRA, LARGE], help="training photos (folders, zips)")

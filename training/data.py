@@ -256,16 +256,16 @@ def recoloured_example(yuv: np.ndarray, rng: np.random.Generator) -> tuple[np.nd
 
 def training_examples(yuv: np.ndarray, rng: np.random.Generator,
                       recolour: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hints (B, 3, H, W), the chroma to learn (B, H, W, 2) and which crops were recoloured (B,)
+    """Hints (B, 3, H, W), the chroma to learn (B, H, W, 2) and the recoloured regions (B, H, W)
     for a batch of crops in YUV (B, H, W, 3): training_hints's hints and the true chroma, except
-    that a share `recolour` of the crops with hints is a recoloured_example instead. Crops without
-    hints stay as they are; recolour 0 gives exactly training_hints's hints (the same draws)."""
+    that a share `recolour` of the crops with hints is a recoloured_example instead (the others'
+    regions are empty). Crops without hints stay as they are; recolour 0 gives exactly
+    training_hints's hints (the same draws)."""
     uv = yuv[..., 1:]
     hints = training_hints(uv, rng)
-    target, recoloured = uv.copy(), np.zeros(len(yuv), bool)
+    target, regions = uv.copy(), np.zeros(yuv.shape[:3], bool)
     if recolour > 0:
         for i in np.flatnonzero(hints[:, 2].any(axis=(1, 2))):
             if rng.random() < recolour:
-                hints[i], target[i], _ = recoloured_example(yuv[i], rng)
-                recoloured[i] = True
-    return hints, target, recoloured
+                hints[i], target[i], regions[i] = recoloured_example(yuv[i], rng)
+    return hints, target, regions

@@ -210,6 +210,8 @@ def main(argv=None) -> None:
                    help="start the hint inputs from this model's (its branch, trained on an earlier automatic model)")
     p.add_argument("--hint-point-weight", type=float, default=None,
                    help="extra loss weight at the hinted pixels (default: --init's, else 0)")
+    p.add_argument("--region-weight", type=float, default=None,
+                   help="extra loss weight on a recoloured region's pixels (default: --init's, else 0)")
     p.add_argument("--eval", nargs="*", default=None, metavar="WEIGHTS",
                    help="only evaluate these weights folders on the validation photos (--half)")
     p.add_argument("--val", nargs="+", default=VAL)
@@ -269,6 +271,7 @@ def main(argv=None) -> None:
                   recolour=cfg.recolour if a.recolour is None else a.recolour,
                   teacher=teacher, distill_sizes=(128, 160) if teacher else (), freeze_automatic=a.freeze_automatic,
                   hint_point_weight=cfg.hint_point_weight if a.hint_point_weight is None else a.hint_point_weight,
+                  region_weight=cfg.region_weight if a.region_weight is None else a.region_weight,
                   steps=steps, lr=a.lr, warmup=100, precision="auto", hint_init=a.hint_init)
     Trainer(cfg).run(a.minutes * 1.2)
 

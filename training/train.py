@@ -73,6 +73,8 @@ class TrainConfig:
     hint_init: str | None = None     # hint inputs start from this weights folder's (a branch trained on an
                                      # earlier automatic model), the rest from --init
     hint_point_weight: float = 0.0   # extra loss weight where a hint is: its colour must come out there
+    region_weight: float = 0.0       # extra loss weight on a recoloured region: the branch must carry a
+                                     # corrected colour over the object, not only to the hinted cells
     teacher: str | None = None       # hint models: crops without hints learn this automatic model's output
     distill_sizes: tuple = ()        # with a teacher: also match it on a few hint-free photos at these
     distill_batch: int = 4           # sides (the working sizes), one size per step in turn
@@ -88,7 +90,7 @@ class TrainConfig:
         """This config for the automatic model alone: without the hint inputs and the settings that
         only train them (a hint model's saved config, continued by an automatic campaign)."""
         return replace(self, hints=False, teacher=None, distill_sizes=(), recolour=0.0, freeze_automatic=False,
-                       hint_point_weight=0.0, hint_init=None)
+                       hint_point_weight=0.0, region_weight=0.0, hint_init=None)
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -233,8 +235,9 @@ class Trainer:
         hints = None
         if self.cfg.hints:
             rng = np.random.default_rng((self.cfg.seed, self.step, 1))  # like the batch: a function of the step
-            planes, target, recoloured = training_examples(rgb_to_yuv(rgb.cpu().numpy()), rng, self.cfg.recolour)
+            planes, target, regions = training_examples(rgb_to_yuv(rgb.cpu().numpy()), rng, self.cfg.recolour)
             hints = torch.from_numpy(planes).to(self.device)
+            recoloured = regions.any(axis=(1, 2))
             if recoloured.any():  # those crops learn their recoloured chroma (at the loss's half resolution)
                 new_uv = F.avg_pool2d(torch.from_numpy(target).permute(0, 3, 1, 2), 2).to(self.device, uv.dtype)
                 uv = torch.where(torch.from_numpy(recoloured).to(self.device)[:, None, None, None], new_uv, uv)
@@ -250,6 +253,11 @@ class Trainer:
                 # 6 ab units off (the distribution there too flat); this makes it count
                 at_hint = F.max_pool2d(hints[:, 2:3], 2)[:, 0] > 0          # (B, h, w)
                 pixel_weight = pixel_weight * (1 + self.cfg.hint_point_weight * at_hint)
+            if hints is not None and self.cfg.region_weight:
+                # measured (docs/hints.md): hinted cells alone taught the branch to colour little
+                # beyond them, and the guided filter then averaged the corrected colour away
+                region = F.max_pool2d(torch.from_numpy(regions[:, None].astype(np.float32)), 2)[:, 0] > 0
+                pixel_weight = pixel_weight * (1 + self.cfg.region_weight * region.to(self.device))
             return SoftTargetCE.apply(out, idx, w, pixel_weight)
         # Without hints the model should stay the automatic one it started from: those crops learn
         # the teacher's distribution (cross-entropy to its softmax, i.e. KL up to a constant), the
@@ -466,7 +474,7 @@ def main(argv=None) -> None:
                    help="bf16 autocast or fp32 (auto: bf16 where the CPU or GPU supports it)")
     for name in ("loss", "steps", "batch", "size", "lr", "seed", "limit", "checkpoint_minutes",
                  "large_fraction", "bottleneck_blocks", "grown_blocks", "soft_sigma", "warmup", "class_weight",
-                 "hint_point_weight"):
+                 "hint_point_weight", "region_weight"):
         default = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), default=default,
                        type=(lambda s: int(s)) if name == "limit" else type(default) if default is not None else int,
