@@ -63,7 +63,9 @@ def main(argv=None) -> None:
         if before:
             row.append(before.colorize(grey))
         rows.append(row + [colorizer.colorize(grey), truth])
-    labels = ["grey"] + (["before (v0.1)"] if before else []) + [f"ours (T = {colorizer.temperature:g})", "truth"]
+    name = lambda c: c.bundle.meta.get("version", "")  # noqa: E731
+    labels = ["grey"] + ([f"before {name(before)}".strip()] if before else []) + \
+        [f"ours {name(colorizer)} (T = {colorizer.temperature:g})".replace("  ", " "), "truth"]
     contact_sheet(rows, labels, docs / "contact-sheet.png", height=112)
     print(f"wrote {docs / 'examples.png'} and {docs / 'contact-sheet.png'} ({len(rows)} photos)")
 
