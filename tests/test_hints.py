@@ -154,8 +154,9 @@ def test_command_line_bad_hints_are_one_line_and_write_nothing(hint_weights_dir,
 
 
 def test_the_shipped_model_follows_a_hint_over_the_object_it_is_put_on():
-    """One red point on the fez of an example photo (the automatic guess is purple): the fez turns
-    red, the hint's colour is reproduced at the point, and the face and the jacket change far less."""
+    """One red point on the fez of an example photo (v0.3 guessed purple, v0.4 a duller red): the
+    fez turns red, the hint's colour is reproduced at the point, and the face and the jacket change
+    far less."""
     from pathlib import Path
 
     from skimage.color import rgb2lab
@@ -172,7 +173,7 @@ def test_the_shipped_model_follows_a_hint_over_the_object_it_is_put_on():
     change = lambda ys, xs: float(np.linalg.norm(hinted[ys, xs, 1:] - auto[ys, xs, 1:], axis=-1).mean())  # noqa: E731
     fez, face, jacket = change(slice(20, 100), slice(110, 210)), change(slice(200, 300), slice(110, 210)), \
         change(slice(420, 480), slice(0, 321))
-    assert hinted[20:100, 110:210, 1].mean() > auto[20:100, 110:210, 1].mean() + 25  # redder (CIELAB a*)
+    assert hinted[20:100, 110:210, 1].mean() > max(auto[20:100, 110:210, 1].mean() + 15, 45)  # red (CIELAB a*)
     assert max(face, jacket) < fez / 3, (fez, face, jacket)
 
 
