@@ -295,12 +295,18 @@ def test_a_stretch_elsewhere_continues_the_state_with_its_recipe(photo_dir, tmp_
     assert trained >= 1 and Colorizer(candidate, backend="onnx").bundle.meta["training"]["steps"] == trained
 
 
-def test_campaign_chooses_the_best_setting_within_the_psnr_limit():
+def test_campaign_chooses_the_best_setting_within_the_psnr_and_colourfulness_floors():
     from training.campaign import choose
 
-    scores = {"grey": {"psnr": 22.0}, (128, 0.3): {"psnr": 20.9, "auc_rebalanced": 0.80},
-              (128, 0.5): {"psnr": 21.5, "auc_rebalanced": 0.75}, (160, 0.5): {"psnr": 21.4, "auc_rebalanced": 0.76}}
+    scores = {"grey": {"psnr": 22.0},
+              (128, 0.3): {"psnr": 20.9, "auc_rebalanced": 0.80, "colourfulness_ratio": 0.9},   # PSNR too low
+              (128, 0.5): {"psnr": 21.5, "auc_rebalanced": 0.75, "colourfulness_ratio": 0.85},
+              (160, 0.5): {"psnr": 21.4, "auc_rebalanced": 0.76, "colourfulness_ratio": 0.82},
+              (160, 0.8): {"psnr": 21.9, "auc_rebalanced": 0.77, "colourfulness_ratio": 0.75}}  # too muted
     assert choose(scores) == (160, 0.5)
+    for k in (128, 0.5), (160, 0.5):  # nothing colourful enough: the best within the PSNR floor
+        scores[k]["colourfulness_ratio"] = 0.7
+    assert choose(scores) == (160, 0.8)
 
 
 def test_a_hint_model_starts_as_its_automatic_model_and_trains(photo_dir, bins_json, tmp_path):

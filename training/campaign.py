@@ -35,7 +35,7 @@ from engine import Colorizer, load_bundle
 from training.data import load_photos
 from training.evaluate import evaluate, list_images
 from training.export import export
-from training.gate import MAX_PSNR_DROP, gate, record_and_ship
+from training.gate import MAX_PSNR_DROP, MIN_COLOURFUL, gate, record_and_ship
 from training.scaling import LARGE, TINY, TINY_EXTRA, VAL, probe
 from training.train import Trainer, TrainConfig, save_class_head
 
@@ -59,11 +59,15 @@ def grid(weights: Path, val: list[str], half: str) -> dict:
 
 
 def choose(scores: dict) -> tuple[int, float]:
-    """The setting with the best rebalanced AuC among those within MAX_PSNR_DROP of grey's PSNR."""
+    """The setting with the best rebalanced AuC among those that meet the gate's floors: PSNR within
+    MAX_PSNR_DROP of grey's and colourfulness at least MIN_COLOURFUL of the truth's (else among
+    those within the PSNR floor, else among all). Measured on stretch 3: AuC barely moves with T
+    (0.7641 to 0.7647 from T 0.5 to 0.8 at 128 px) while colourfulness falls from 0.81 to 0.75."""
     grey = scores["grey"]["psnr"]
-    ok = [k for k in scores if k != "grey" and scores[k]["psnr"] >= grey - MAX_PSNR_DROP] or \
-        [k for k in scores if k != "grey"]
-    return max(ok, key=lambda k: scores[k]["auc_rebalanced"])
+    settings = [k for k in scores if k != "grey"]
+    psnr_ok = [k for k in settings if scores[k]["psnr"] >= grey - MAX_PSNR_DROP]
+    both_ok = [k for k in psnr_ok if scores[k]["colourfulness_ratio"] >= MIN_COLOURFUL]
+    return max(both_ok or psnr_ok or settings, key=lambda k: scores[k]["auc_rebalanced"])
 
 
 def initial_config(init: Path, out: Path, bins: str, data: list[str]) -> tuple[TrainConfig, Path]:
