@@ -70,8 +70,7 @@ class Colorizer:
         if planes is not None:
             self.check_takes_hints()
         logits = self.net(y, planes)[0]
-        pred = Prediction(logits, canvas, self.bundle.bins, self.temperature,
-                          hints=None if planes is None else planes[0])
+        pred = Prediction(logits, canvas, self.bundle.bins, self.temperature, hints=planes)
         return pred if reference is None else pred.with_reference(reference, reference_strength)
 
     def colorize(self, image, temperature: float | None = None, *, hints=None, reference=None,

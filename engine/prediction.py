@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Prediction:
     bins: ChromaBins        # the model's colour bins: UV centres, prior, bin size
     temperature: float      # the default used by render()
     bias: np.ndarray | None = None  # (n_bins,) added to every pixel's logits: a reference's pull
-    hints: np.ndarray | None = None  # (3, 2h, 2w) the hint planes the network was given (engine/hints.py)
+    hints: np.ndarray | None = None  # (1, 3, 2h, 2w) the hint planes the network was given (engine/hints.py)
 
     def __repr__(self) -> str:
         h, w = self.canvas.luminance.shape
@@ -49,17 +50,20 @@ class Prediction:
         """Annealed-mean UV at low resolution, (h, w, 2); hinted cells take their hint's colour."""
         t = self.temperature if temperature is None else temperature
         uv = np.moveaxis(annealed_mean(self.scores, self.bins.centers, t, axis=0), 0, -1)
-        if self.hints is None:
+        if self.hint_cells is None:
             return uv
-        hint_uv, cover = hint_cells(self.hints, uv.shape[:2])
+        hint_uv, cover = self.hint_cells
         return uv + cover[..., None] * (hint_uv - uv)
+
+    @cached_property
+    def hint_cells(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The hints on the output grid (engine/hints.py hint_cells), once for every rendering."""
+        return None if self.hints is None else hint_cells(self.hints[0], self.logits.shape[1:])
 
     def weight(self) -> np.ndarray | None:
         """How much each low-resolution cell counts in the guided filter: hinted cells more (None:
         all alike)."""
-        if self.hints is None:
-            return None
-        return 1 + HINT_WEIGHT * hint_cells(self.hints, self.logits.shape[1:])[1]
+        return None if self.hint_cells is None else 1 + HINT_WEIGHT * self.hint_cells[1]
 
     def guide(self) -> np.ndarray:
         """Luminance at the chroma's resolution, (h, w) in [0, 1]: the guided filter's guide."""

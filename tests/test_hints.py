@@ -167,11 +167,12 @@ def test_the_shipped_model_follows_a_hint_over_the_object_it_is_put_on():
     c = Colorizer(backend="onnx")
     assert c.takes_hints
     lab = lambda im: rgb2lab(np.asarray(im, np.float32) / 255)  # noqa: E731
-    auto, hinted = lab(c.colorize(photo)), lab(c.colorize(photo, hints=[(160, 60, "#b01c1c")]))
+    automatic = np.asarray(c.colorize(photo), np.float32) / 255
+    auto, hinted = rgb2lab(automatic), lab(c.colorize(photo, hints=[(160, 60, "#b01c1c")]))
     # the hint's colour at the photo's own luminance (only a hint's chroma counts), around the point;
     # v0.4's own guess is already near it (6.4 ab), v0.3's was purple
     from engine.color import yuv_to_rgb
-    yuv = rgb_to_yuv(np.asarray(c.colorize(photo), np.float32)[56:65, 156:165] / 255)
+    yuv = rgb_to_yuv(automatic[56:65, 156:165])
     yuv[..., 1:] = uv_of((0xb0, 0x1c, 0x1c))
     want = rgb2lab(np.clip(yuv_to_rgb(yuv), 0, 1))[..., 1:]
     assert np.linalg.norm(hinted[56:65, 156:165, 1:] - want, axis=-1).mean() < 10
@@ -267,7 +268,7 @@ def test_the_rendering_keeps_a_hints_colour_where_it_was_put():
     logits[nearest((0xc0, 0x20, 0x20)), 14:19, 14:19] = 30.0
     grey = np.tile(np.linspace(90, 160, 256, dtype=np.float32).astype(np.uint8), (256, 1))
     canvas = Canvas.of(np.repeat(grey[..., None], 3, axis=2))
-    planes = hint_planes([(130, 130, "#c02020")], (256, 256), (64, 64))[0]  # cell (16, 16) = pixels 128-135
+    planes = hint_planes([(130, 130, "#c02020")], (256, 256), (64, 64))  # cell (16, 16) = pixels 128-135
     uv = lambda pred: rgb_to_yuv(np.asarray(pred.render(), np.float32) / 255)[..., 1:]  # noqa: E731
     before, after = uv(Prediction(logits, canvas, bins, 0.5)), uv(Prediction(logits, canvas, bins, 0.5, hints=planes))
     off = lambda out: float(np.linalg.norm(out[128:136, 128:136] - red, axis=-1).mean())  # noqa: E731

@@ -63,9 +63,9 @@ def main(argv=None) -> None:
         if before:
             row.append(before.colorize(grey))
         rows.append(row + [colorizer.colorize(grey), truth])
-    name = lambda c: c.bundle.meta.get("version", "")  # noqa: E731
-    labels = ["grey"] + ([f"before {name(before)}".strip()] if before else []) + \
-        [f"ours {name(colorizer)} (T = {colorizer.temperature:g})".replace("  ", " "), "truth"]
+    label = lambda *parts: " ".join(p for p in parts if p)  # noqa: E731  (a model may have no version)
+    labels = ["grey"] + ([label("before", before.bundle.meta.get("version"))] if before else []) + \
+        [label("ours", colorizer.bundle.meta.get("version"), f"(T = {colorizer.temperature:g})"), "truth"]
     contact_sheet(rows, labels, docs / "contact-sheet.png", height=112)
     print(f"wrote {docs / 'examples.png'} and {docs / 'contact-sheet.png'} ({len(rows)} photos)")
 

@@ -42,8 +42,7 @@ def predict(colorizer: Colorizer, canvas: Canvas, planes: np.ndarray) -> Predict
     """The engine's prediction with hint planes (1, 3, h, w) sampled at the working size (the
     backends feed them only to weights that take hints)."""
     logits = colorizer.net(canvas.network_input(colorizer.working_size), planes)[0]
-    return Prediction(logits, canvas, colorizer.bundle.bins, colorizer.temperature,
-                      hints=None if planes is None else planes[0])
+    return Prediction(logits, canvas, colorizer.bundle.bins, colorizer.temperature, hints=planes)
 
 
 def evaluate_hints(weights: Path, photos: list[Path], points=EVAL_POINTS, seed: int = 0) -> dict:

@@ -143,7 +143,7 @@ def context_probe(weights, mode: str) -> tuple[Predict, int]:
                 finally:
                     hook.remove()
         return Prediction(logits[0].numpy(), canvas, bundle.bins, bundle.temperature,
-                          hints=None if planes is None else planes[0].numpy())
+                          hints=None if planes is None else planes.numpy())
 
     return predict, bundle.working_size
 
